@@ -1,0 +1,69 @@
+/**
+ * Byte helpers usable in browsers and Node alike (no Buffer).
+ * @module
+ */
+import { assert } from "./assert.ts";
+
+const HEX_ALPHABET = "0123456789abcdef";
+const hexByteTable: string[] = Array.from(
+  { length: 256 },
+  (_, byte) => HEX_ALPHABET[byte >> 4]! + HEX_ALPHABET[byte & 15]!,
+);
+
+export function bytesToHex(bytes: Uint8Array): string {
+  let out = "";
+  for (let index = 0; index < bytes.length; index++) out += hexByteTable[bytes[index]!];
+  return out;
+}
+
+/** Parses lower- or upper-case hex; returns null when the text is not hex of even length. */
+export function hexToBytesOrNull(hex: string): Uint8Array | null {
+  if (hex.length % 2 !== 0) return null;
+  if (!/^[0-9a-fA-F]*$/.test(hex)) return null;
+  const out = new Uint8Array(hex.length / 2);
+  for (let index = 0; index < out.length; index++) {
+    out[index] = Number.parseInt(hex.slice(index * 2, index * 2 + 2), 16);
+  }
+  return out;
+}
+
+/** Parses hex that the program itself wrote (constants, test vectors): bad hex is a bug. */
+export function hexToBytes(hex: string): Uint8Array {
+  const bytes = hexToBytesOrNull(hex);
+  assert(bytes !== null, "hexToBytes: not hex");
+  return bytes;
+}
+
+export function equalBytes(left: Uint8Array, right: Uint8Array): boolean {
+  if (left.length !== right.length) return false;
+  let difference = 0;
+  for (let index = 0; index < left.length; index++) difference |= left[index]! ^ right[index]!;
+  return difference === 0;
+}
+
+/** Lexicographic order of byte strings: negative, zero or positive. */
+export function compareBytes(left: Uint8Array, right: Uint8Array): number {
+  const length = Math.min(left.length, right.length);
+  for (let index = 0; index < length; index++) {
+    const difference = left[index]! - right[index]!;
+    if (difference !== 0) return difference;
+  }
+  return left.length - right.length;
+}
+
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const part of parts) total += part.length;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+const utf8Encoder = new TextEncoder();
+export function utf8(text: string): Uint8Array {
+  return utf8Encoder.encode(text);
+}

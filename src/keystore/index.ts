@@ -1,0 +1,1 @@
+export { loadKeyFile, type SaveKeyFileOptions, saveKeyFile } from "./key-file.ts";

@@ -1,0 +1,214 @@
+/**
+ * Block headers and blocks (docs/PROTOCOL.md, "Block header", "Block").
+ *
+ * Header, in order: u8 version (1) | string chainId | u64 height | u64 timeMs |
+ *   previousBlockHash (32) | previousCommitHash (32) | txRoot (32) | u32 txCount |
+ *   logRoot (32) | u64 logSize | stateRoot (32) | validatorSetHash (32) |
+ *   nextValidatorSetHash (32) | evidenceRoot (32) | proposer key id (32)
+ * blockHash = HASH(domain("cityledger/block-header/v1") || header encoding)
+ *
+ * txRoot is the RFC 9162 root over this block's transaction hashes; logRoot/logSize are the
+ * transparency log (every transaction ever) after this block; stateRoot is the state tree
+ * after executing this block. Height 1 is the first block; its previous hashes are those of
+ * the genesis document and 32 zero bytes.
+ * @module
+ */
+import { assert } from "../base/assert.ts";
+import { equalBytes } from "../base/bytes.ts";
+import {
+  BLOCK_EVIDENCE_MAX,
+  BLOCK_SIZE_BYTES_MAX,
+  BLOCK_TXS_MAX,
+  CHAIN_ID_BYTES_MAX,
+  TX_SIZE_BYTES_MAX,
+} from "../base/limits.ts";
+import type { HashFunction } from "../crypto/suite.ts";
+import { DOMAIN_TAGS, domainSeparated } from "../encoding/domain.ts";
+import { DecodeError } from "../encoding/errors.ts";
+import { Reader } from "../encoding/reader.ts";
+import { Writer } from "../encoding/writer.ts";
+import { type CommitCertificate, readCommitCertificate, writeCommitCertificate } from "./commit.ts";
+import { LedgerError } from "./errors.ts";
+import { merkleRoot } from "./merkle-proof.ts";
+import { hashEncodedTransaction } from "./transaction.ts";
+
+export const BLOCK_HEADER_VERSION = 1;
+export const BLOCK_VERSION = 1;
+export const HASH_BYTES = 32;
+/** One piece of evidence (an equivocation: two conflicting signed votes). */
+export const EVIDENCE_SIZE_BYTES_MAX = 1024;
+
+export interface BlockHeader {
+  readonly chainId: string;
+  readonly height: bigint;
+  /** Proposer's clock, milliseconds since the Unix epoch; validators check it within bounds. */
+  readonly timeMs: bigint;
+  readonly previousBlockHash: Uint8Array;
+  readonly previousCommitHash: Uint8Array;
+  readonly txRoot: Uint8Array;
+  readonly txCount: number;
+  readonly logRoot: Uint8Array;
+  readonly logSize: bigint;
+  readonly stateRoot: Uint8Array;
+  readonly validatorSetHash: Uint8Array;
+  readonly nextValidatorSetHash: Uint8Array;
+  readonly evidenceRoot: Uint8Array;
+  readonly proposer: Uint8Array;
+}
+
+export function writeBlockHeader(writer: Writer, header: BlockHeader): void {
+  writer
+    .u8(BLOCK_HEADER_VERSION)
+    .string(header.chainId, CHAIN_ID_BYTES_MAX)
+    .u64(header.height)
+    .u64(header.timeMs)
+    .fixedBytes(header.previousBlockHash, HASH_BYTES)
+    .fixedBytes(header.previousCommitHash, HASH_BYTES)
+    .fixedBytes(header.txRoot, HASH_BYTES)
+    .u32(header.txCount)
+    .fixedBytes(header.logRoot, HASH_BYTES)
+    .u64(header.logSize)
+    .fixedBytes(header.stateRoot, HASH_BYTES)
+    .fixedBytes(header.validatorSetHash, HASH_BYTES)
+    .fixedBytes(header.nextValidatorSetHash, HASH_BYTES)
+    .fixedBytes(header.evidenceRoot, HASH_BYTES)
+    .fixedBytes(header.proposer, HASH_BYTES);
+}
+
+export function readBlockHeader(reader: Reader): BlockHeader {
+  const version = reader.u8("header version");
+  if (version !== BLOCK_HEADER_VERSION) {
+    throw new DecodeError("DECODE_UNKNOWN_VERSION", "unknown block header version", { version });
+  }
+  const header: BlockHeader = {
+    chainId: reader.string(CHAIN_ID_BYTES_MAX, "chainId"),
+    height: reader.u64("height"),
+    timeMs: reader.u64("timeMs"),
+    previousBlockHash: reader.fixedBytes(HASH_BYTES, "previousBlockHash"),
+    previousCommitHash: reader.fixedBytes(HASH_BYTES, "previousCommitHash"),
+    txRoot: reader.fixedBytes(HASH_BYTES, "txRoot"),
+    txCount: reader.u32("txCount"),
+    logRoot: reader.fixedBytes(HASH_BYTES, "logRoot"),
+    logSize: reader.u64("logSize"),
+    stateRoot: reader.fixedBytes(HASH_BYTES, "stateRoot"),
+    validatorSetHash: reader.fixedBytes(HASH_BYTES, "validatorSetHash"),
+    nextValidatorSetHash: reader.fixedBytes(HASH_BYTES, "nextValidatorSetHash"),
+    evidenceRoot: reader.fixedBytes(HASH_BYTES, "evidenceRoot"),
+    proposer: reader.fixedBytes(HASH_BYTES, "proposer"),
+  };
+  if (header.txCount > BLOCK_TXS_MAX) {
+    throw new DecodeError("DECODE_TOO_LONG", "header counts more transactions than a block may hold");
+  }
+  return header;
+}
+
+export function encodeBlockHeader(header: BlockHeader): Uint8Array {
+  const writer = new Writer(512);
+  writeBlockHeader(writer, header);
+  return writer.finish();
+}
+
+export function decodeBlockHeader(bytes: Uint8Array): BlockHeader {
+  const reader = new Reader(bytes);
+  const header = readBlockHeader(reader);
+  reader.end("block header");
+  return header;
+}
+
+export function blockHash(header: BlockHeader, hash: HashFunction): Uint8Array {
+  return hash(domainSeparated(DOMAIN_TAGS.blockHeader, encodeBlockHeader(header)));
+}
+
+export interface Block {
+  readonly header: BlockHeader;
+  /** Encoded transactions, in execution order. */
+  readonly transactions: readonly Uint8Array[];
+  /** Encoded evidence of misbehaviour (defined by the consensus protocol). */
+  readonly evidence: readonly Uint8Array[];
+  readonly certificate: CommitCertificate;
+}
+
+export function encodeBlock(block: Block): Uint8Array {
+  const writer = new Writer(1024 + block.transactions.length * 256);
+  writer.u8(BLOCK_VERSION);
+  writeBlockHeader(writer, block.header);
+  writer.u32(block.transactions.length);
+  for (const transaction of block.transactions) writer.bytes(transaction, TX_SIZE_BYTES_MAX);
+  writer.u32(block.evidence.length);
+  for (const evidence of block.evidence) writer.bytes(evidence, EVIDENCE_SIZE_BYTES_MAX);
+  writeCommitCertificate(writer, block.certificate);
+  return writer.finish();
+}
+
+export function decodeBlock(bytes: Uint8Array): Block {
+  if (bytes.length > BLOCK_SIZE_BYTES_MAX + 1024 * 1024) {
+    throw new DecodeError("DECODE_TOO_LONG", "block exceeds the size limit", { sizeBytes: bytes.length });
+  }
+  const reader = new Reader(bytes);
+  const version = reader.u8("block version");
+  if (version !== BLOCK_VERSION)
+    throw new DecodeError("DECODE_UNKNOWN_VERSION", "unknown block version", { version });
+  const header = readBlockHeader(reader);
+  const transactionCount = reader.u32("transaction count");
+  if (transactionCount > BLOCK_TXS_MAX) throw new DecodeError("DECODE_TOO_LONG", "too many transactions");
+  const transactions: Uint8Array[] = [];
+  for (let index = 0; index < transactionCount; index++) {
+    transactions.push(reader.bytesField(TX_SIZE_BYTES_MAX, "transaction"));
+  }
+  const evidenceCount = reader.u32("evidence count");
+  if (evidenceCount > BLOCK_EVIDENCE_MAX) throw new DecodeError("DECODE_TOO_LONG", "too much evidence");
+  const evidence: Uint8Array[] = [];
+  for (let index = 0; index < evidenceCount; index++) {
+    evidence.push(reader.bytesField(EVIDENCE_SIZE_BYTES_MAX, "evidence"));
+  }
+  const certificate = readCommitCertificate(reader);
+  reader.end("block");
+  return { header, transactions, evidence, certificate };
+}
+
+/** RFC 9162 root over this block's transaction hashes. */
+export function transactionRoot(transactions: readonly Uint8Array[], hash: HashFunction): Uint8Array {
+  return merkleRoot(
+    transactions.map((transaction) => hashEncodedTransaction(transaction, hash)),
+    hash,
+  );
+}
+
+/** RFC 9162 root over the hashes of the block's evidence items. */
+export function evidenceRoot(evidence: readonly Uint8Array[], hash: HashFunction): Uint8Array {
+  return merkleRoot(
+    evidence.map((item) => hash(domainSeparated(DOMAIN_TAGS.evidence, item))),
+    hash,
+  );
+}
+
+/**
+ * Checks that a block's body matches its header (counts, roots, size). It does not check the
+ * certificate (verifyCommit), the transactions (validateTransaction) or execution.
+ */
+export function checkBlockBody(block: Block, hash: HashFunction): void {
+  let sizeBytes = 0;
+  for (const transaction of block.transactions) sizeBytes += transaction.length;
+  if (sizeBytes > BLOCK_SIZE_BYTES_MAX) {
+    throw new LedgerError("BLOCK_TOO_LARGE", "the block's transactions exceed the block size limit", {
+      sizeBytes,
+    });
+  }
+  if (block.transactions.length !== block.header.txCount) {
+    throw new LedgerError(
+      "BLOCK_TX_COUNT_MISMATCH",
+      "the header's transaction count does not match the body",
+    );
+  }
+  const root = transactionRoot(block.transactions, hash);
+  assert(root.length === HASH_BYTES, "roots are 32 bytes");
+  if (!equalBytes(root, block.header.txRoot)) {
+    throw new LedgerError("BLOCK_TX_ROOT_MISMATCH", "the header's transaction root does not match the body");
+  }
+  if (!equalBytes(evidenceRoot(block.evidence, hash), block.header.evidenceRoot)) {
+    throw new LedgerError(
+      "BLOCK_EVIDENCE_ROOT_MISMATCH",
+      "the header's evidence root does not match the body",
+    );
+  }
+}
