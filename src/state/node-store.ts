@@ -28,8 +28,11 @@ import {
 
 /**
  * Synchronous and content-addressed by node hash. A database-backed store wraps `putBatch` in its
- * own transaction. Ownership: `putBatch` may keep the arrays it is given (the tree never mutates
- * them afterwards), and callers of `get` must treat the returned bytes as read-only.
+ * own transaction, and should keep a cache of hot nodes keyed by hash: every batch and every proof
+ * reads the top levels of the tree (about log2(keys) nodes per path). Ownership: `putBatch` may
+ * keep the arrays it is given (the tree never mutates them afterwards; they are views into
+ * per-batch buffers, so copying them lets those buffers go), and callers of `get` must treat the
+ * returned bytes as read-only.
  */
 export interface StateNodeStore {
   get(hash: Uint8Array): Uint8Array | undefined;

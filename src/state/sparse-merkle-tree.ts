@@ -119,19 +119,6 @@ const ARENA_CHUNK_BYTES_MIN = 4 * 1024;
 const ARENA_CHUNK_BYTES_MAX = 1024 * 1024;
 /** Rough bytes of new nodes per update (about a dozen new internal nodes of 97 bytes each). */
 const ARENA_BYTES_PER_UPDATE = 2 * 1024;
-/**
- * Internal nodes of levels 0..STATE_TREE_CACHE_DEPTH_MAX are cached by their position in the tree,
- * so the top of the tree, which every batch and proof walks, is read from the store about once.
- * The cache starts at STATE_TREE_CACHE_SLOTS_MIN slots and doubles (to at most one slot per
- * position) when too many entries evict others. Memory per tree at most:
- * (2^(depth + 1) - 1) positions * (4 + 32 + 65) bytes = 13.2 MB at depth 16.
- */
-export const STATE_TREE_CACHE_DEPTH_MAX = 16;
-export const STATE_TREE_CACHE_SLOTS_MIN = 256;
-const CACHE_POSITIONS_COUNT = 2 ** (STATE_TREE_CACHE_DEPTH_MAX + 1) - 1;
-const CACHE_SLOTS_MAX = 2 ** (STATE_TREE_CACHE_DEPTH_MAX + 1);
-/** Not a position: deeper than the cache. */
-const POSITION_NONE = -1;
 /** Entries of the explicit stack in `entries`: one pending right child per level, plus the root. */
 const ENTRIES_STACK_MAX = STATE_TREE_DEPTH_MAX + 2;
 
@@ -164,116 +151,6 @@ class NodeArena {
   }
 }
 
-/**
- * The internal node last read or written at positions (depth, path prefix) of the top levels,
- * with its hash, direct-mapped: slot = position mod slot count. A hit needs the hash to match, so
- * any root (old or current) reads correctly and a slot shared by two positions only costs misses.
- * Entries come only from nodes already checked (read from the store) or built by the tree.
- */
-class PositionCache {
-  #slotsCount = STATE_TREE_CACHE_SLOTS_MIN;
-  /** Position held per slot; -1 when free. */
-  #positions = new Int32Array(STATE_TREE_CACHE_SLOTS_MIN).fill(-1);
-  #hashes = new Uint8Array(STATE_TREE_CACHE_SLOTS_MIN * STATE_HASH_BYTES);
-  #nodes = new Uint8Array(STATE_TREE_CACHE_SLOTS_MIN * STATE_NODE_INTERNAL_BYTES);
-  /** Entries that evicted another position since the last growth. */
-  #evictions = 0;
-
-  /**
-   * Copies the cached encoding of `hash` at `position` into `destination` and returns true, or
-   * returns false. The cache never hands out views of its own memory, so a slot can be reused
-   * (by another position) while the tree still holds what an earlier hit returned.
-   */
-  copyTo(position: number, hash: Uint8Array, destination: Uint8Array): boolean {
-    assert(position >= 0);
-    assert(position < CACHE_POSITIONS_COUNT);
-    assert(destination.length === STATE_NODE_INTERNAL_BYTES);
-    const slot = position & (this.#slotsCount - 1);
-    if (this.#positions[slot] !== position) return false;
-    const hashOffset = slot * STATE_HASH_BYTES;
-    for (let index = 0; index < STATE_HASH_BYTES; index++) {
-      if (this.#hashes[hashOffset + index] !== hash[index]) return false;
-    }
-    const nodeOffset = slot * STATE_NODE_INTERNAL_BYTES;
-    for (let index = 0; index < STATE_NODE_INTERNAL_BYTES; index++) {
-      destination[index] = this.#nodes[nodeOffset + index]!;
-    }
-    assert(destination[0] === STATE_INTERNAL_PREFIX);
-    return true;
-  }
-
-  set(position: number, hash: Uint8Array, encoded: Uint8Array): void {
-    assert(position >= 0);
-    assert(position < CACHE_POSITIONS_COUNT);
-    assert(hash.length === STATE_HASH_BYTES);
-    assert(encoded.length === STATE_NODE_INTERNAL_BYTES);
-    assert(encoded[0] === STATE_INTERNAL_PREFIX);
-    let slot = position & (this.#slotsCount - 1);
-    const positionOld = this.#positions[slot]!;
-    if (positionOld !== -1 && positionOld !== position) {
-      this.#evictions++;
-      if (this.#evictions > this.#slotsCount / 2 && this.#slotsCount < CACHE_SLOTS_MAX) {
-        this.#grow();
-        slot = position & (this.#slotsCount - 1);
-      }
-    }
-    this.#write(slot, position, hash, 0, encoded, 0);
-  }
-
-  #write(
-    slot: number,
-    position: number,
-    hashSource: Uint8Array,
-    hashOffset: number,
-    nodeSource: Uint8Array,
-    nodeOffset: number,
-  ): void {
-    this.#positions[slot] = position;
-    const hashTarget = slot * STATE_HASH_BYTES;
-    for (let index = 0; index < STATE_HASH_BYTES; index++) {
-      this.#hashes[hashTarget + index] = hashSource[hashOffset + index]!;
-    }
-    const nodeTarget = slot * STATE_NODE_INTERNAL_BYTES;
-    for (let index = 0; index < STATE_NODE_INTERNAL_BYTES; index++) {
-      this.#nodes[nodeTarget + index] = nodeSource[nodeOffset + index]!;
-    }
-  }
-
-  /** Doubles the slots, keeping the entries. */
-  #grow(): void {
-    const positionsOld = this.#positions;
-    const hashesOld = this.#hashes;
-    const nodesOld = this.#nodes;
-    const slotsCountOld = this.#slotsCount;
-    this.#slotsCount = slotsCountOld * 2;
-    assert(this.#slotsCount <= CACHE_SLOTS_MAX);
-    this.#positions = new Int32Array(this.#slotsCount).fill(-1);
-    this.#hashes = new Uint8Array(this.#slotsCount * STATE_HASH_BYTES);
-    this.#nodes = new Uint8Array(this.#slotsCount * STATE_NODE_INTERNAL_BYTES);
-    this.#evictions = 0;
-    for (let slotOld = 0; slotOld < slotsCountOld; slotOld++) {
-      const position = positionsOld[slotOld]!;
-      if (position === -1) continue;
-      const slot = position & (this.#slotsCount - 1);
-      this.#write(
-        slot,
-        position,
-        hashesOld,
-        slotOld * STATE_HASH_BYTES,
-        nodesOld,
-        slotOld * STATE_NODE_INTERNAL_BYTES,
-      );
-    }
-  }
-}
-
-/** The cache position of the path node at `depth` on the path of `key`, or POSITION_NONE. */
-function positionOf(key: Uint8Array, depth: number): number {
-  if (depth > STATE_TREE_CACHE_DEPTH_MAX) return POSITION_NONE;
-  const prefix = ((key[0]! << 16) | (key[1]! << 8) | key[2]!) >>> (24 - depth);
-  return (1 << depth) - 1 + prefix;
-}
-
 /** The working state of one `applyBatch`. */
 class Batch {
   /** Sorted, distinct keys and their new values (null: delete). */
@@ -304,12 +181,6 @@ export class SparseMerkleTree {
   /** Hash input of values: 0x02 || value. Grows to the largest value seen. */
   #valueInputScratch = new Uint8Array(1 + 1024);
   readonly #valueHashScratch = new Uint8Array(STATE_HASH_BYTES);
-  readonly #cache = new PositionCache();
-  /** Two node buffers that path walks (`getAt`, `prove`) alternate between, level by level. */
-  readonly #pathScratches = [
-    new Uint8Array(STATE_NODE_INTERNAL_BYTES),
-    new Uint8Array(STATE_NODE_INTERNAL_BYTES),
-  ] as const;
 
   constructor(options: SparseMerkleTreeOptions = {}) {
     this.#store = options.store ?? new MemoryStateNodeStore();
@@ -339,7 +210,7 @@ export class SparseMerkleTree {
     let hash = root;
     for (let depth = 0; depth <= STATE_TREE_DEPTH_MAX; depth++) {
       if (isEmptyHash(hash)) return undefined;
-      const encoded = this.#readAt(hash, positionOf(key, depth), this.#pathScratch(depth));
+      const encoded = this.#read(hash);
       if (encoded[0] === STATE_LEAF_PREFIX) {
         if (!equalKeyAt(key, encoded, STATE_NODE_KEY_OFFSET)) return undefined;
         return this.#checkedValue(hash, encoded).slice();
@@ -401,7 +272,7 @@ export class SparseMerkleTree {
         if (depth > 0 && isEmptyHash(siblings[depth - 1]!)) throw nodeCorrupt(hash, "two empty children");
         return { siblings, leaf: null };
       }
-      const encoded = this.#readAt(hash, positionOf(key, depth), this.#pathScratch(depth));
+      const encoded = this.#read(hash);
       if (encoded[0] === STATE_LEAF_PREFIX) {
         if (depth > 0 && isEmptyHash(siblings[depth - 1]!)) throw nodeCorrupt(hash, "leaf beside empty");
         const leaf: StateProofLeaf = {
@@ -461,11 +332,7 @@ export class SparseMerkleTree {
       const built = this.#build(depth, low, high, batch);
       return batch.resultKind === NODE_KIND_EMPTY ? hash : built;
     }
-    const position = positionOf(batch.keys[low]!, depth);
-    const encoded =
-      position === POSITION_NONE
-        ? this.#read(hash)
-        : this.#readAt(hash, position, batch.arena.allocate(STATE_NODE_INTERNAL_BYTES));
+    const encoded = this.#read(hash);
     if (encoded[0] === STATE_LEAF_PREFIX) return this.#updateLeaf(hash, encoded, depth, low, high, batch);
     if (depth === STATE_TREE_DEPTH_MAX) throw nodeCorrupt(hash, "internal node below the last level");
     assert(sharePrefix(batch.keys[low]!, batch.keys[high - 1]!, depth));
@@ -496,7 +363,7 @@ export class SparseMerkleTree {
       batch.resultKind = NODE_KIND_INTERNAL;
       return hash;
     }
-    return this.#join(leftNew, leftKind, rightNew, rightKind, encoded, position, batch);
+    return this.#join(leftNew, leftKind, rightNew, rightKind, encoded, batch);
   }
 
   /** The new hash of a subtree holding only the leaf `hash` at `depth`, after [low, high). */
@@ -542,15 +409,7 @@ export class SparseMerkleTree {
       rightNew = middle < high ? this.#updateLeaf(hash, encoded, depth + 1, middle, high, batch) : hash;
       rightKind = middle < high ? batch.resultKind : NODE_KIND_LEAF;
     }
-    return this.#join(
-      leftNew,
-      leftKind,
-      rightNew,
-      rightKind,
-      null,
-      positionOf(batch.keys[low]!, depth),
-      batch,
-    );
+    return this.#join(leftNew, leftKind, rightNew, rightKind, null, batch);
   }
 
   /** The hash of a new subtree at `depth` holding the non-null updates of [low, high). */
@@ -580,12 +439,12 @@ export class SparseMerkleTree {
       right = this.#build(depth + 1, middle, high, batch);
       rightKind = batch.resultKind;
     }
-    return this.#join(left, leftKind, right, rightKind, null, positionOf(batch.keys[low]!, depth), batch);
+    return this.#join(left, leftKind, right, rightKind, null, batch);
   }
 
   /**
    * The parent of two subtrees, collapsed: (empty, empty) is empty, (leaf, empty) is the leaf. A
-   * null side is the unchanged child of `parent` (the old node at this position).
+   * null side is the unchanged child of `parent` (the old node at this place).
    */
   #join(
     left: Uint8Array | null,
@@ -593,7 +452,6 @@ export class SparseMerkleTree {
     right: Uint8Array | null,
     rightKind: NodeKind,
     parent: Uint8Array | null,
-    position: number,
     batch: Batch,
   ): Uint8Array {
     let leftNode = left;
@@ -643,8 +501,6 @@ export class SparseMerkleTree {
     this.#hashInto(hash, encoded);
     assert(!isEmptyHash(hash));
     batch.nodes.push([hash, encoded]);
-    // After the copy of both children above (the cache never lends its memory, see PositionCache).
-    if (position !== POSITION_NONE) this.#cache.set(position, hash, encoded);
     batch.resultKind = NODE_KIND_INTERNAL;
     return hash;
   }
@@ -703,27 +559,6 @@ export class SparseMerkleTree {
 
   #kindOfStored(hash: Uint8Array): NodeKind {
     return this.#read(hash)[0] === STATE_LEAF_PREFIX ? NODE_KIND_LEAF : NODE_KIND_INTERNAL;
-  }
-
-  /**
-   * The node `hash` at cache position `position` (or POSITION_NONE): from the cache (copied into
-   * `destination`, 65 bytes) when there, else from the store (then cached when internal).
-   * Read-only bytes.
-   */
-  #readAt(hash: Uint8Array, position: number, destination: Uint8Array): Uint8Array {
-    if (position === POSITION_NONE) return this.#read(hash);
-    if (this.#cache.copyTo(position, hash, destination)) return destination;
-    const encoded = this.#read(hash);
-    if (encoded[0] === STATE_INTERNAL_PREFIX) this.#cache.set(position, hash, encoded);
-    return encoded;
-  }
-
-  /**
-   * The buffer for the node at `depth` of a path walk: never the one holding its parent, whose
-   * bytes hold the child hash being looked up.
-   */
-  #pathScratch(depth: number): Uint8Array {
-    return (depth & 1) === 0 ? this.#pathScratches[0] : this.#pathScratches[1];
   }
 
   /** A stored node (read-only bytes), checked for shape; typed errors when missing or garbled. */
