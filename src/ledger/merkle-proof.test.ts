@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { blake2s } from "@noble/hashes/blake2.js";
 import fc from "fast-check";
@@ -443,6 +444,14 @@ describe("edge cases of the RFC", () => {
     }
   });
 
+  it("hashes entries of any length, within and beyond the reused input buffer", () => {
+    for (const sizeBytes of [0, 1, 255, 256, 300, 4096, 64 * 1024, 64 * 1024 + 1, 200_000, 2]) {
+      const entry = Uint8Array.from({ length: sizeBytes }, (_, index) => (index * 7 + sizeBytes) & 0xff);
+      const expected = sha256(concatBytes(Uint8Array.of(0), entry));
+      assert.deepEqual(hashLeaf(entry), expected, `entry of ${sizeBytes} bytes`);
+    }
+  });
+
   it("bitLength and splitSize are exact up to LOG_SIZE_MAX", () => {
     assert.equal(bitLength(0), 0);
     assert.equal(bitLength(1), 1);
@@ -752,5 +761,31 @@ describe("pluggable hash", () => {
         }
       }
     }
+  });
+});
+
+describe("merkle-proof.ts runs in browsers", () => {
+  it("imports nothing from node: or sodium-native, directly or through other modules", () => {
+    const seen = new Set<string>();
+    const packages = new Set<string>();
+    const pending = [new URL("./merkle-proof.ts", import.meta.url)];
+    // `... from "x"`, `import "x"` and `import("x")`.
+    const importPattern = /(?:\bfrom|\bimport)\s*\(?\s*["']([^"']+)["']/g;
+    while (pending.length > 0) {
+      const url = pending.pop()!;
+      if (seen.has(url.href)) continue;
+      seen.add(url.href);
+      for (const match of readFileSync(url, "utf8").matchAll(importPattern)) {
+        const specifier = match[1]!;
+        if (specifier.startsWith(".")) pending.push(new URL(specifier, url));
+        else packages.add(specifier);
+      }
+    }
+    assert.ok(seen.size >= 4, `the crawl found the base and crypto modules: ${[...seen].join(", ")}`);
+    for (const specifier of packages) {
+      assert.ok(!specifier.startsWith("node:"), `imports ${specifier}`);
+      assert.ok(!specifier.startsWith("sodium-native"), `imports ${specifier}`);
+    }
+    assert.deepEqual([...packages], ["@noble/hashes/sha2.js"]);
   });
 });

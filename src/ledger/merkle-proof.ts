@@ -11,6 +11,11 @@
  * its default hash is the portable SHA-256. The verifiers return false, and never throw, on any
  * malformed input (wrong-length hashes, bad sizes or indices, over-long proofs, non-byte entries).
  * The log that produces the proofs is ./merkle-log.ts.
+ *
+ * A root does not commit to its size. An inclusion proof for (index, size) also verifies for any
+ * other size whose path from the root has the same shape (index 0 of sizes 5 and 6, say), and a
+ * consistency proof likewise. So take a size and its root together from one signed tree head,
+ * never a size from whoever hands over the proof.
  * @module
  */
 import { assert, equalBytes, LOG_PROOF_HASHES_MAX, LOG_SIZE_MAX } from "../base/index.ts";
@@ -31,10 +36,26 @@ assert(LOG_SIZE_MAX >= 2 ** (LOG_LEVELS_MAX - 1), "LOG_LEVELS_MAX is tight");
 // An inclusion proof has at most one hash per level, a consistency proof one more.
 assert(LOG_LEVELS_MAX + 1 <= LOG_PROOF_HASHES_MAX, "every valid proof fits in LOG_PROOF_HASHES_MAX");
 
+/** Leaf inputs up to this size are built in a reused buffer (see nodeInput); larger ones get their own. */
+const LEAF_INPUT_SCRATCH_BYTES_MAX = 64 * 1024 + 1;
+/** `0x00 || data` for hashLeaf, grown on demand up to LEAF_INPUT_SCRATCH_BYTES_MAX. */
+let leafInputScratch = new Uint8Array(256);
+
 /** `HASH(0x00 || data)`: the hash of one log entry. */
 export function hashLeaf(data: Uint8Array, hash: HashFunction = sha256): Uint8Array {
   assert(data instanceof Uint8Array, "hashLeaf: data must be bytes");
-  const input = new Uint8Array(1 + data.length);
+  const inputSizeBytes = 1 + data.length;
+  let input: Uint8Array;
+  if (inputSizeBytes > LEAF_INPUT_SCRATCH_BYTES_MAX) {
+    input = new Uint8Array(inputSizeBytes);
+  } else {
+    if (inputSizeBytes > leafInputScratch.length) {
+      const grownSizeBytes = 2 ** bitLength(inputSizeBytes - 1);
+      leafInputScratch = new Uint8Array(Math.min(grownSizeBytes, LEAF_INPUT_SCRATCH_BYTES_MAX));
+    }
+    input = leafInputScratch.subarray(0, inputSizeBytes);
+  }
+  assert(input.length === inputSizeBytes, "hashLeaf: the input holds the prefix and the data");
   input[0] = LEAF_PREFIX;
   input.set(data, 1);
   const digest = hash(input);
@@ -44,8 +65,9 @@ export function hashLeaf(data: Uint8Array, hash: HashFunction = sha256): Uint8Ar
 
 /**
  * `0x01 || left || right`, reused by every hashChildren call: a fresh 65-byte array costs about
- * as much as hashing it (V8 allocates typed arrays above 64 bytes outside its heap). Safe because
- * hashing is synchronous and a HashFunction does not keep its input.
+ * as much as hashing it (V8 allocates typed arrays above 64 bytes outside its heap, and native
+ * hashes make V8 move smaller fresh ones out of its heap). Safe because hashing is synchronous
+ * and a HashFunction neither keeps its input nor returns a view of it.
  */
 const nodeInput = new Uint8Array(1 + 2 * LOG_HASH_BYTES);
 
@@ -125,7 +147,8 @@ export function verifyInclusionOfLeafHash(
   if (!isLogHash(leafHash) || !isLogHash(root) || !isLogProof(proof)) return false;
   if (!isLogSize(index) || !isLogSize(size)) return false;
   if (index >= size) return false;
-  // RFC 9162 2.1.3.2; `fn` and `sn` stay safe integers, so halving with division is exact.
+  // RFC 9162 2.1.3.2, with its names: `fn` is the node of the path, `sn` the last node of its
+  // level. Both stay safe integers, so halving with division is exact.
   let fn = index;
   let sn = size - 1;
   let computed = leafHash;
@@ -171,6 +194,7 @@ export function verifyConsistency(
   if (proof.length === 0) return false;
   assert(0 < size1, "verifyConsistency: size1 is positive");
   assert(size1 < size2, "verifyConsistency: size1 is below size2");
+  // RFC 9162 2.1.4.2, with its names (`fn`, `sn`, and `fr`, `sr` as computed1, computed2).
   // Step 2: when size1 is a power of two, root1 is the (implicit) first element of the path.
   let position = 0;
   const first = isPowerOfTwo(size1) ? root1 : proof[position++]!;
