@@ -38,10 +38,12 @@ export {
 } from "./errors.ts";
 export { KEY_ID_BYTES, keyIdOf } from "./key-id.ts";
 export { type LogNodeStore, MemoryLogNodeStore } from "./log-node-store.ts";
-export { MerkleLog, MerkleLogError } from "./merkle-log.ts";
+export { MerkleLog, MerkleLogError, type MerkleLogErrorCode, type MerkleLogOptions } from "./merkle-log.ts";
 export {
+  emptyRoot,
   hashChildren,
   hashLeaf,
+  LOG_HASH_BYTES,
   merkleRoot,
   verifyConsistency,
   verifyInclusion,
