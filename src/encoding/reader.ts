@@ -122,7 +122,11 @@ export class Reader {
   string(sizeBytesMax: number, field = "string"): string {
     const sizeBytes = this.u32(`${field} length`);
     if (sizeBytes > sizeBytesMax) {
-      throw new DecodeError("DECODE_TOO_LONG", `${field} exceeds its limit`, { field, sizeBytes, sizeBytesMax });
+      throw new DecodeError("DECODE_TOO_LONG", `${field} exceeds its limit`, {
+        field,
+        sizeBytes,
+        sizeBytesMax,
+      });
     }
     this.need(sizeBytes, field);
     const text = decodeUtf8(this.bytes.subarray(this.offset, this.offset + sizeBytes), field);

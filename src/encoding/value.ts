@@ -38,14 +38,17 @@ const I64_MIN = -(1n << 63n);
 const I64_MAX = (1n << 63n) - 1n;
 const utf8Encoder = new TextEncoder();
 
-const NON_ASCII = /[^\x00-\x7f]/;
+function isAscii(text: string): boolean {
+  for (let index = 0; index < text.length; index++) if (text.charCodeAt(index) > 0x7f) return false;
+  return true;
+}
 
 /**
  * Sorts map keys by their UTF-8 bytes. For ASCII keys (the usual case) UTF-16 order is the same
  * order, so the plain sort is used; otherwise keys are compared as encoded bytes.
  */
 function sortKeysByUtf8(keys: string[]): void {
-  if (!keys.some((key) => NON_ASCII.test(key))) {
+  if (keys.every(isAscii)) {
     keys.sort();
     return;
   }
