@@ -1,5 +1,5 @@
 /**
- * The `cityledger` command. What exists today: key management. The node, the network, the
+ * The `cityledger` command. What exists today: key management and store verification. The node, the network, the
  * portal and the API arrive with their issues; until then `cityledger` (and `npm start`)
  * says so plainly instead of pretending.
  * @module
@@ -12,6 +12,7 @@ import { CityLedgerError } from "../base/errors.ts";
 import { readKeyFilePublicKey, type SuiteName, suiteByName } from "../crypto/index.ts";
 import { saveKeyFile } from "../keystore/index.ts";
 import { keyIdOf } from "../ledger/key-id.ts";
+import { openStore, verifyStore } from "../storage/index.ts";
 
 const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
   version: string;
@@ -41,7 +42,8 @@ const STATUS = `CityLedger ${packageJson.version}
 
 What exists now: the ledger core (canonical encoding, Ed25519 and SM2/SM3 suites, transactions,
 blocks, commit certificates, the RFC 9162 transparency log, the authenticated state tree, the
-browser SDK's offline verifiers) and key files (\`cityledger keys\`).
+browser SDK's offline verifiers), key files (\`cityledger keys\`) and durable storage on SQLite or
+PostgreSQL with state snapshots and an integrity check (\`cityledger store verify\`).
 
 The running node (one-node chain, web portal and API) is not built yet: it arrives with the
 issue "A running CityLedger network". Until then, \`npm test\` runs the whole test suite and
@@ -83,6 +85,29 @@ keys
     console.log(`suite:    ${suiteName}`);
     console.log(`public:   ${bytesToHex(publicKey)}`);
     console.log(`key id:   ${bytesToHex(keyIdOf(suite, publicKey))}`);
+  });
+
+const store = program.command("store").description("inspect a node's store (SQLite file or PostgreSQL)");
+
+store
+  .command("verify")
+  .description("walk the whole store: block hashes, certificates, transactions, log root, state root")
+  .requiredOption("--data <location>", "the node's data directory, SQLite file, or postgres:// URL")
+  .action(async (options: { data: string }) => {
+    const opened = await openStore(options.data, { create: false });
+    try {
+      const report = await verifyStore(opened);
+      if (report.ok) {
+        console.log(
+          `store OK: ${report.height} blocks, ${report.transactions} transactions, ${report.stateEntries} state entries`,
+        );
+      } else {
+        console.error(`store DAMAGED at height ${report.height}: ${report.reason} [${report.code}]`);
+        process.exitCode = 1;
+      }
+    } finally {
+      await opened.close();
+    }
   });
 
 program.showHelpAfterError("(run cityledger --help for usage)");

@@ -30,6 +30,8 @@ export const DOMAIN_TAGS = {
   genesis: "cityledger/genesis/v1",
   /** Hash of one piece of evidence. */
   evidence: "cityledger/evidence/v1",
+  /** Hash of one state-snapshot chunk. */
+  snapshotChunk: "cityledger/snapshot-chunk/v1",
 } as const;
 
 export type DomainTag = (typeof DOMAIN_TAGS)[keyof typeof DOMAIN_TAGS];

@@ -1,0 +1,76 @@
+/**
+ * Every limit of the storage layer, named here and documented in docs/LIMITS.md ("Storage").
+ * Limits that depend on each other are checked against each other when this module loads.
+ * @module
+ */
+import { assert } from "../base/assert.ts";
+import {
+  BLOCK_SIZE_BYTES_MAX,
+  BLOCK_TXS_MAX,
+  NAME_BYTES_MAX,
+  STATE_VALUE_BYTES_MAX,
+} from "../base/limits.ts";
+
+/** Rows one query by sender, contract or event type returns (callers page with `after`). */
+export const QUERY_RESULTS_MAX = 1_000;
+/** Events one block may index. */
+export const BLOCK_EVENTS_MAX = 100_000;
+/** The data of one event. */
+export const EVENT_DATA_BYTES_MAX = 64 * 1024;
+/** An event type name (same bound as contract and method names). */
+export const EVENT_TYPE_BYTES_MAX = NAME_BYTES_MAX;
+/** A chain-metadata key (ASCII). */
+export const METADATA_KEY_BYTES_MAX = 64;
+/** A chain-metadata value. */
+export const METADATA_VALUE_BYTES_MAX = 64 * 1024;
+/** Entries of one block batch's metadata update. */
+export const METADATA_ENTRIES_MAX = 64;
+/** One consensus write-ahead log record: room for a whole proposed block and its votes. */
+export const WAL_RECORD_BYTES_MAX = 40 * 1024 * 1024;
+/** Records one `walRead` returns; the WAL is pruned below each committed height. */
+export const WAL_READ_RECORDS_MAX = 100_000;
+/** Log-node hashes the synchronous log view keeps in its read cache (32 bytes each). */
+export const LOG_NODE_CACHE_ENTRIES_MAX = 65_536;
+/** Bytes of state nodes the synchronous state view keeps in its read cache. */
+export const STATE_NODE_CACHE_BYTES_MAX = 64 * 1024 * 1024;
+/** Times a synchronous operation is re-run after fetching what it missed (PostgreSQL). */
+export const PREFETCH_ROUNDS_MAX = 64;
+/** Node keys fetched by one query. */
+export const PREFETCH_NODES_PER_QUERY_MAX = 4_096;
+/** Entries of one snapshot chunk. */
+export const SNAPSHOT_CHUNK_ENTRIES_MAX = 4_096;
+/** A chunk is closed once its entries reach this many bytes (values up to 1 MiB may overshoot). */
+export const SNAPSHOT_CHUNK_BYTES_TARGET = 4 * 1024 * 1024;
+/** Largest encoded chunk an importer accepts. */
+export const SNAPSHOT_CHUNK_BYTES_MAX = SNAPSHOT_CHUNK_BYTES_TARGET + STATE_VALUE_BYTES_MAX + 64 * 1024;
+/** Chunks one manifest lists. */
+export const SNAPSHOT_CHUNKS_MAX = 65_536;
+/** State entries one import stages in memory before its atomic write. */
+export const SNAPSHOT_ENTRIES_MAX = 1 << 22;
+/** Subtree hashes the asynchronous state walker fetches per round trip. */
+export const STATE_WALK_FETCH_NODES_MAX = 1_024;
+/** PostgreSQL connections in one store's pool. */
+export const POSTGRES_POOL_CONNECTIONS_MAX = 4;
+/** Waiting for a PostgreSQL connection. */
+export const POSTGRES_CONNECT_TIMEOUT_MS = 10_000;
+/** One PostgreSQL statement (a block batch of 10,000 transactions takes well under a second). */
+export const POSTGRES_STATEMENT_TIMEOUT_MS = 120_000;
+/** SQLite's page cache per connection. */
+export const SQLITE_PAGE_CACHE_BYTES = 64 * 1024 * 1024;
+/** SQLite: transactions indexed in memory before their hash and sender entries are written in one sorted batch. */
+export const TRANSACTION_INDEX_BATCH_ROWS = 65_536;
+/** SQLite: state nodes indexed in memory before their hash entries are written in one sorted batch. */
+export const STATE_INDEX_BATCH_ROWS = 131_072;
+/** How long SQLite waits for a lock held by another connection. */
+export const SQLITE_BUSY_TIMEOUT_MS = 5_000;
+/** WAL pages after which SQLite checkpoints into the main file (4 KiB pages: 16 MiB). */
+export const SQLITE_WAL_AUTOCHECKPOINT_PAGES = 4_096;
+
+assert(WAL_RECORD_BYTES_MAX > BLOCK_SIZE_BYTES_MAX, "a WAL record holds a whole proposed block");
+assert(SNAPSHOT_CHUNK_BYTES_MAX > STATE_VALUE_BYTES_MAX, "one entry always fits in a chunk");
+assert(QUERY_RESULTS_MAX <= BLOCK_TXS_MAX, "a page of results is at most a block's worth of rows");
+assert(STATE_WALK_FETCH_NODES_MAX <= PREFETCH_NODES_PER_QUERY_MAX, "one walker round is one query");
+assert(
+  SNAPSHOT_CHUNK_ENTRIES_MAX * SNAPSHOT_CHUNKS_MAX >= SNAPSHOT_ENTRIES_MAX,
+  "the manifest covers a full state",
+);

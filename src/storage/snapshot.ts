@@ -1,0 +1,350 @@
+/**
+ * State snapshots: the state at a height, exported as a stream of chunks with a manifest, and
+ * imported on another store only after every chunk and the rebuilt root are verified.
+ *
+ * Chunk (docs/PROTOCOL.md, "State snapshot"):
+ *   u8 version (1) | u32 chunkIndex | u32 count | count × (key (32) | bytes value)
+ * at most SNAPSHOT_CHUNK_ENTRIES_MAX entries, keys strictly increasing within and across chunks.
+ *   chunkHash = HASH(u8 len || "cityledger/snapshot-chunk/v1" || chunk)
+ * Manifest:
+ *   u8 version (1) | u64 height | stateRoot (32) | u64 entryCount | u32 chunkCount | chunkCount × chunkHash
+ *
+ * The importer trusts nothing but the state root it passes in (from a header whose commit
+ * certificate it verified): the manifest must carry that root, each chunk must hash to the
+ * manifest's entry for its position as it arrives, and the tree rebuilt from the entries must
+ * have that root. Only then are its nodes written, in one transaction: a damaged, reordered,
+ * missing or forged chunk leaves the importing store unchanged.
+ * @module
+ */
+import { assert } from "../base/assert.ts";
+import { compareBytes, equalBytes } from "../base/bytes.ts";
+import { CityLedgerError } from "../base/errors.ts";
+import { STATE_VALUE_BYTES_MAX } from "../base/limits.ts";
+import type { HashFunction } from "../crypto/suite.ts";
+import { DOMAIN_TAGS, domainSeparated } from "../encoding/domain.ts";
+import { Reader } from "../encoding/reader.ts";
+import { Writer } from "../encoding/writer.ts";
+import { MemoryStateNodeStore, SparseMerkleTree, STATE_LEAF_PREFIX } from "../state/index.ts";
+import { SnapshotError } from "./errors.ts";
+import {
+  SNAPSHOT_CHUNK_BYTES_MAX,
+  SNAPSHOT_CHUNK_BYTES_TARGET,
+  SNAPSHOT_CHUNK_ENTRIES_MAX,
+  SNAPSHOT_CHUNKS_MAX,
+  SNAPSHOT_ENTRIES_MAX,
+} from "./limits.ts";
+import { walkStateEntries } from "./state-walk.ts";
+import { METADATA_KEYS, type StateNodeEntry, type Store } from "./store.ts";
+import { encodeU64 } from "./store-common.ts";
+
+export const SNAPSHOT_VERSION = 1;
+const HASH_BYTES = 32;
+const KEY_BYTES = 32;
+
+export interface SnapshotManifest {
+  readonly height: bigint;
+  readonly stateRoot: Uint8Array;
+  readonly entryCount: number;
+  readonly chunkHashes: readonly Uint8Array[];
+}
+
+export interface SnapshotEntry {
+  readonly key: Uint8Array;
+  readonly value: Uint8Array;
+}
+
+export function snapshotChunkHash(chunk: Uint8Array, hash: HashFunction): Uint8Array {
+  return hash(domainSeparated(DOMAIN_TAGS.snapshotChunk, chunk));
+}
+
+export function encodeSnapshotChunk(chunkIndex: number, entries: readonly SnapshotEntry[]): Uint8Array {
+  assert(entries.length > 0 && entries.length <= SNAPSHOT_CHUNK_ENTRIES_MAX, "a chunk holds 1..MAX entries");
+  const writer = new Writer(64 + entries.length * 128);
+  writer.u8(SNAPSHOT_VERSION).u32(chunkIndex).u32(entries.length);
+  for (const entry of entries)
+    writer.fixedBytes(entry.key, KEY_BYTES).bytes(entry.value, STATE_VALUE_BYTES_MAX);
+  return writer.finish();
+}
+
+export function decodeSnapshotChunk(bytes: Uint8Array): { chunkIndex: number; entries: SnapshotEntry[] } {
+  const reader = new Reader(bytes);
+  const version = reader.u8("chunk version");
+  if (version !== SNAPSHOT_VERSION) throw new Error("unknown chunk version");
+  const chunkIndex = reader.u32("chunkIndex");
+  const count = reader.u32("entry count");
+  if (count === 0 || count > SNAPSHOT_CHUNK_ENTRIES_MAX) throw new Error("entry count out of range");
+  const entries: SnapshotEntry[] = [];
+  for (let index = 0; index < count; index++) {
+    const key = reader.fixedBytes(KEY_BYTES, "key");
+    const value = reader.bytesField(STATE_VALUE_BYTES_MAX, "value");
+    if (value.length === 0) throw new Error("empty value");
+    entries.push({ key, value });
+  }
+  reader.end("snapshot chunk");
+  return { chunkIndex, entries };
+}
+
+export function encodeSnapshotManifest(manifest: SnapshotManifest): Uint8Array {
+  assert(
+    manifest.chunkHashes.length <= SNAPSHOT_CHUNKS_MAX,
+    "a manifest lists at most SNAPSHOT_CHUNKS_MAX chunks",
+  );
+  const writer = new Writer(64 + manifest.chunkHashes.length * HASH_BYTES);
+  writer
+    .u8(SNAPSHOT_VERSION)
+    .u64(manifest.height)
+    .fixedBytes(manifest.stateRoot, HASH_BYTES)
+    .u64(BigInt(manifest.entryCount))
+    .u32(manifest.chunkHashes.length);
+  for (const chunkHash of manifest.chunkHashes) writer.fixedBytes(chunkHash, HASH_BYTES);
+  return writer.finish();
+}
+
+export function decodeSnapshotManifest(bytes: Uint8Array): SnapshotManifest {
+  try {
+    const reader = new Reader(bytes);
+    const version = reader.u8("manifest version");
+    if (version !== SNAPSHOT_VERSION) throw new Error("unknown manifest version");
+    const height = reader.u64("height");
+    const stateRoot = reader.fixedBytes(HASH_BYTES, "stateRoot");
+    const entryCount = reader.u64("entryCount");
+    const chunkCount = reader.u32("chunkCount");
+    if (chunkCount > SNAPSHOT_CHUNKS_MAX || entryCount > BigInt(SNAPSHOT_ENTRIES_MAX))
+      throw new Error("too large");
+    const chunkHashes: Uint8Array[] = [];
+    for (let index = 0; index < chunkCount; index++)
+      chunkHashes.push(reader.fixedBytes(HASH_BYTES, "chunkHash"));
+    reader.end("snapshot manifest");
+    return { height, stateRoot, entryCount: Number(entryCount), chunkHashes };
+  } catch (error) {
+    if (error instanceof Error) {
+      throw new SnapshotError(
+        "SNAPSHOT_MANIFEST_INVALID",
+        `the snapshot manifest is malformed: ${error.message}`,
+      );
+    }
+    throw error;
+  }
+}
+
+/** The state root a store holds for `height`: the header's, checked against the stored block. */
+async function stateRootAt(store: Store, height: bigint): Promise<Uint8Array> {
+  const block = await store.blockByHeight(height);
+  if (block === undefined) {
+    throw new SnapshotError("SNAPSHOT_HEIGHT_UNKNOWN", `the store holds no block at height ${height}`, {
+      height,
+    });
+  }
+  return block.header.stateRoot;
+}
+
+/** Chunks of the state under `root`, in key order, each as (index, encoded bytes). */
+async function* chunksOf(
+  store: Store,
+  root: Uint8Array,
+  chunkEntriesMax: number,
+): AsyncGenerator<Uint8Array> {
+  assert(Number.isInteger(chunkEntriesMax), "chunk entries is an integer");
+  assert(
+    chunkEntriesMax >= 1 && chunkEntriesMax <= SNAPSHOT_CHUNK_ENTRIES_MAX,
+    "chunk entries within the limit",
+  );
+  let entries: SnapshotEntry[] = [];
+  let sizeBytes = 0;
+  let chunkIndex = 0;
+  let total = 0;
+  for await (const entry of walkStateEntries((hashes) => store.readStateNodes(hashes), root, store.hash)) {
+    entries.push(entry);
+    sizeBytes += KEY_BYTES + 4 + entry.value.length;
+    total++;
+    if (total > SNAPSHOT_ENTRIES_MAX) {
+      throw new SnapshotError("SNAPSHOT_TOO_LARGE", "the state has more than SNAPSHOT_ENTRIES_MAX entries");
+    }
+    if (entries.length === chunkEntriesMax || sizeBytes >= SNAPSHOT_CHUNK_BYTES_TARGET) {
+      yield encodeSnapshotChunk(chunkIndex++, entries);
+      entries = [];
+      sizeBytes = 0;
+    }
+  }
+  if (entries.length > 0) yield encodeSnapshotChunk(chunkIndex, entries);
+}
+
+export interface ExportOptions {
+  /** Entries per chunk (default and maximum SNAPSHOT_CHUNK_ENTRIES_MAX); both passes must agree. */
+  readonly chunkEntriesMax?: number;
+}
+
+/** First pass: the manifest of the state at `height` (chunk hashes computed, chunks dropped). */
+export async function createSnapshotManifest(
+  store: Store,
+  height: bigint,
+  options: ExportOptions = {},
+): Promise<SnapshotManifest> {
+  const stateRoot = await stateRootAt(store, height);
+  const chunkHashes: Uint8Array[] = [];
+  let entryCount = 0;
+  for await (const chunk of chunksOf(
+    store,
+    stateRoot,
+    options.chunkEntriesMax ?? SNAPSHOT_CHUNK_ENTRIES_MAX,
+  )) {
+    chunkHashes.push(snapshotChunkHash(chunk, store.hash));
+    entryCount += new DataView(chunk.buffer, chunk.byteOffset + 5, 4).getUint32(0);
+  }
+  return { height, stateRoot, entryCount, chunkHashes };
+}
+
+/** Second pass: the chunks the manifest lists, in order (each checked against it before it leaves). */
+export async function* exportSnapshotChunks(
+  store: Store,
+  manifest: SnapshotManifest,
+  options: ExportOptions = {},
+): AsyncGenerator<Uint8Array> {
+  let index = 0;
+  for await (const chunk of chunksOf(
+    store,
+    manifest.stateRoot,
+    options.chunkEntriesMax ?? SNAPSHOT_CHUNK_ENTRIES_MAX,
+  )) {
+    const expected = manifest.chunkHashes[index];
+    assert(expected !== undefined, "the state did not grow: it is content-addressed");
+    assert(
+      equalBytes(snapshotChunkHash(chunk, store.hash), expected),
+      "the chunk is the one the manifest lists",
+    );
+    index++;
+    yield chunk;
+  }
+  assert(index === manifest.chunkHashes.length, "every listed chunk was exported");
+}
+
+export interface ImportOptions {
+  /** The state root the importer trusts (from a header with a verified commit certificate). */
+  readonly trustedStateRoot: Uint8Array;
+}
+
+function chunkError(
+  code: "SNAPSHOT_CHUNK_HASH_MISMATCH" | "SNAPSHOT_CHUNK_MALFORMED",
+  chunkIndex: number,
+  why: string,
+) {
+  return new SnapshotError(code, `snapshot chunk ${chunkIndex} ${why}`, { chunkIndex });
+}
+
+/**
+ * Imports a snapshot: verifies each chunk against the manifest as it arrives, rebuilds the tree
+ * in memory, compares its root with the manifest's (which must be the trusted root), and only
+ * then writes the nodes and the snapshot metadata in one transaction.
+ */
+export async function importSnapshot(
+  store: Store,
+  manifest: SnapshotManifest,
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  options: ImportOptions,
+): Promise<{ entryCount: number; stateRoot: Uint8Array }> {
+  if (!equalBytes(manifest.stateRoot, options.trustedStateRoot)) {
+    throw new SnapshotError(
+      "SNAPSHOT_MANIFEST_INVALID",
+      "the manifest's state root is not the trusted state root",
+    );
+  }
+  if (manifest.chunkHashes.length > SNAPSHOT_CHUNKS_MAX) {
+    throw new SnapshotError("SNAPSHOT_MANIFEST_INVALID", "the manifest lists too many chunks");
+  }
+  const staging = new MemoryStateNodeStore();
+  const tree = new SparseMerkleTree({ store: staging, hash: store.hash });
+  let chunkIndex = 0;
+  let entryCount = 0;
+  let keyPrevious: Uint8Array | null = null;
+  for await (const chunk of chunks) {
+    const expected = manifest.chunkHashes[chunkIndex];
+    if (expected === undefined) {
+      throw new SnapshotError("SNAPSHOT_CHUNK_EXTRA", `snapshot chunk ${chunkIndex} is not in the manifest`, {
+        chunkIndex,
+      });
+    }
+    if (!(chunk instanceof Uint8Array) || chunk.length > SNAPSHOT_CHUNK_BYTES_MAX) {
+      throw chunkError(
+        "SNAPSHOT_CHUNK_MALFORMED",
+        chunkIndex,
+        "is not bytes within SNAPSHOT_CHUNK_BYTES_MAX",
+      );
+    }
+    if (!equalBytes(snapshotChunkHash(chunk, store.hash), expected)) {
+      throw chunkError(
+        "SNAPSHOT_CHUNK_HASH_MISMATCH",
+        chunkIndex,
+        "does not match the manifest (damaged, reordered or forged)",
+      );
+    }
+    let decoded: ReturnType<typeof decodeSnapshotChunk>;
+    try {
+      decoded = decodeSnapshotChunk(chunk);
+    } catch (error) {
+      if (error instanceof Error || error instanceof CityLedgerError) {
+        throw chunkError("SNAPSHOT_CHUNK_MALFORMED", chunkIndex, `is malformed: ${error.message}`);
+      }
+      throw error;
+    }
+    if (decoded.chunkIndex !== chunkIndex)
+      throw chunkError("SNAPSHOT_CHUNK_MALFORMED", chunkIndex, "carries another index");
+    for (const entry of decoded.entries) {
+      if (keyPrevious !== null && compareBytes(keyPrevious, entry.key) >= 0) {
+        throw chunkError("SNAPSHOT_CHUNK_MALFORMED", chunkIndex, "has keys out of order");
+      }
+      keyPrevious = entry.key;
+    }
+    entryCount += decoded.entries.length;
+    if (entryCount > SNAPSHOT_ENTRIES_MAX) {
+      throw new SnapshotError(
+        "SNAPSHOT_TOO_LARGE",
+        "the snapshot has more than SNAPSHOT_ENTRIES_MAX entries",
+      );
+    }
+    tree.applyBatch(decoded.entries);
+    chunkIndex++;
+  }
+  if (chunkIndex < manifest.chunkHashes.length) {
+    throw new SnapshotError("SNAPSHOT_CHUNK_MISSING", `snapshot chunk ${chunkIndex} never arrived`, {
+      chunkIndex,
+    });
+  }
+  if (entryCount !== manifest.entryCount || !equalBytes(tree.root, manifest.stateRoot)) {
+    throw new SnapshotError(
+      "SNAPSHOT_ROOT_MISMATCH",
+      "the rebuilt state root is not the manifest's state root",
+      {
+        entryCount,
+      },
+    );
+  }
+  await store.importState(reachableNodes(staging, tree.root), [
+    [METADATA_KEYS.snapshotHeight, encodeU64(manifest.height)],
+    [METADATA_KEYS.snapshotStateRoot, tree.root],
+  ]);
+  return { entryCount, stateRoot: tree.root };
+}
+
+/** The nodes under `root` (the staging store also holds the intermediate roots of each chunk). */
+function reachableNodes(staging: MemoryStateNodeStore, root: Uint8Array): StateNodeEntry[] {
+  const nodes: StateNodeEntry[] = [];
+  const stack: Uint8Array[] = isEmpty(root) ? [] : [root];
+  while (stack.length > 0) {
+    assert(stack.length <= 2 * 257, "the stack holds one pending sibling per level");
+    const hash = stack.pop()!;
+    const encoded = staging.get(hash);
+    assert(encoded !== undefined, "the staging store holds the tree it built");
+    nodes.push([hash, encoded]);
+    if (encoded[0] === STATE_LEAF_PREFIX) continue;
+    const left = encoded.subarray(1, 33);
+    const right = encoded.subarray(33, 65);
+    if (!isEmpty(right)) stack.push(right);
+    if (!isEmpty(left)) stack.push(left);
+  }
+  return nodes;
+}
+
+function isEmpty(hash: Uint8Array): boolean {
+  for (let index = 0; index < hash.length; index++) if (hash[index] !== 0) return false;
+  return true;
+}

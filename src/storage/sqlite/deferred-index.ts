@@ -1,0 +1,47 @@
+/**
+ * Deferred indexes of the SQLite back end. Random-key index entries (transaction hash, sender,
+ * state node hash) are not written on the commit path: every row carries its 8-byte key prefix,
+ * and rows above a watermark are indexed in memory (a TailIndex, rebuilt from the rows when the
+ * store opens). When the tail reaches its batch size, its entries are written into the index
+ * table in one transaction, sorted by key, with the new watermark: each index page is then
+ * written once per batch instead of once per block (docs/adr/0002-storage.md, "Indexes").
+ * @module
+ */
+import { assert } from "../../base/assert.ts";
+
+/** The in-memory key of an 8-byte prefix: its top 48 bits (an exact JavaScript number). */
+export function tailKeyOf(prefix: bigint): number {
+  return Number(BigInt.asUintN(64, prefix) >> 16n);
+}
+
+/** Row ids (log indexes, state-node ids) above the watermark, by key; ids ascend per key. */
+export class TailIndex {
+  readonly #idsByKey = new Map<number, number[]>();
+  #count = 0;
+
+  get count(): number {
+    return this.#count;
+  }
+
+  add(prefix: bigint, id: number): void {
+    assert(Number.isSafeInteger(id) && id >= 0, "row ids are safe integers");
+    const key = tailKeyOf(prefix);
+    const ids = this.#idsByKey.get(key);
+    if (ids === undefined) this.#idsByKey.set(key, [id]);
+    else {
+      assert(ids[ids.length - 1]! < id, "tail ids are added in increasing order");
+      ids.push(id);
+    }
+    this.#count++;
+  }
+
+  /** Ids whose key matches `prefix` (a superset of the exact matches: callers check the full hash). */
+  idsOf(prefix: bigint): readonly number[] {
+    return this.#idsByKey.get(tailKeyOf(prefix)) ?? [];
+  }
+
+  clear(): void {
+    this.#idsByKey.clear();
+    this.#count = 0;
+  }
+}

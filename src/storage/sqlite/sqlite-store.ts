@@ -1,0 +1,853 @@
+/**
+ * The embedded back end: one SQLite database file per node (better-sqlite3 12, synchronous API),
+ * WAL journal, `synchronous = FULL`, numbered migrations, prepared statements, one transaction
+ * per block batch. Why FULL and why the commit path looks as it does: docs/adr/0002-storage.md.
+ * @module
+ */
+import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
+import Database from "better-sqlite3";
+import { assert } from "../../base/assert.ts";
+import { equalBytes } from "../../base/bytes.ts";
+import { CityLedgerError } from "../../base/errors.ts";
+import { sha256 } from "../../crypto/sha256.ts";
+import type { HashFunction } from "../../crypto/suite.ts";
+import {
+  type Block,
+  type CommitCertificate,
+  encodeBlockHeader,
+  encodeCommitCertificate,
+  hashEncodedTransaction,
+} from "../../ledger/index.ts";
+import { StoreError } from "../errors.ts";
+import {
+  SQLITE_BUSY_TIMEOUT_MS,
+  SQLITE_PAGE_CACHE_BYTES,
+  SQLITE_WAL_AUTOCHECKPOINT_PAGES,
+  STATE_INDEX_BATCH_ROWS,
+  TRANSACTION_INDEX_BATCH_ROWS,
+  WAL_READ_RECORDS_MAX,
+} from "../limits.ts";
+import { type Migration, planMigrations, statementsOf } from "../migrations.ts";
+import type {
+  BlockBatch,
+  BlockRecord,
+  ChainHead,
+  EventQuery,
+  MetadataEntry,
+  PageOptions,
+  StateNodeEntry,
+  Store,
+  StoredEvent,
+  StoredTransaction,
+  StoreStatistics,
+  SyncNodeReader,
+} from "../store.ts";
+import {
+  blockOfRecord,
+  type CheckedBatch,
+  certificateOfRows,
+  checkBlockBatch,
+  checkEventQuery,
+  checkHashArgument,
+  checkHeightArgument,
+  checkMetadataEntries,
+  checkPage,
+  checkWalRecord,
+  corrupt,
+  decodeEvidenceRow,
+  decodeU64,
+  encodeU64,
+  hashPrefixOf,
+  headOf,
+  plainBytes,
+  SQLITE_APPLICATION_ID,
+  stateNodeMatches,
+} from "../store-common.ts";
+import { senderMatches } from "../transaction-index.ts";
+import { TailIndex } from "./deferred-index.ts";
+import { SQLITE_MIGRATIONS } from "./migrations.ts";
+
+export interface SqliteStoreOptions {
+  /** Create the file when it does not exist (default true; `store verify` passes false). */
+  readonly create?: boolean;
+  /** The chain's hash (default SHA-256). */
+  readonly hash?: HashFunction;
+  /** The migrations to apply (default: SQLITE_MIGRATIONS; tests pass others). */
+  readonly migrations?: readonly Migration[];
+  /**
+   * Rows the deferred indexes keep in memory before writing a sorted batch (default:
+   * TRANSACTION_INDEX_BATCH_ROWS, STATE_INDEX_BATCH_ROWS). Tests pass small numbers so that
+   * every path, and crashes in the middle of a batch, are exercised.
+   */
+  readonly indexBatchRows?: { readonly transactions: number; readonly stateNodes: number };
+}
+
+const SQLITE_HEADER = "SQLite format 3\0";
+/** Extra reads of one sender's rows when 8-byte prefix collisions filled a page with others. */
+const SENDER_QUERY_ROUNDS_MAX = 16;
+
+type Row = Record<string, unknown>;
+type Statement = Database.Statement<unknown[], unknown>;
+
+/** Opens (creating when allowed) the SQLite store at `path`; refuses anything that is not ours. */
+export async function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
+  const create = options.create ?? true;
+  const exists = existsSync(path);
+  if (!exists && !create) throw new StoreError("STORE_NOT_FOUND", `no store at ${path}`, { path });
+  if (exists) checkFileHeader(path);
+  let database: Database.Database;
+  try {
+    database = new Database(path, { fileMustExist: exists });
+  } catch (error) {
+    throw storeErrorOf(error, path);
+  }
+  try {
+    const plan = planOpen(database, options.migrations ?? SQLITE_MIGRATIONS, path);
+    configure(database);
+    for (const migration of plan) applyMigration(database, migration);
+    return new SqliteStore(database, path, options.hash ?? sha256, options.indexBatchRows);
+  } catch (error) {
+    database.close();
+    throw storeErrorOf(error, path);
+  }
+}
+
+/** A non-empty file that does not start with SQLite's header is not ours; we never open it. */
+function checkFileHeader(path: string): void {
+  const stat = statSync(path);
+  if (!stat.isFile()) throw new StoreError("STORE_LOCATION_INVALID", `${path} is not a file`, { path });
+  if (stat.size === 0) return;
+  const header = Buffer.alloc(SQLITE_HEADER.length);
+  const descriptor = openSync(path, "r");
+  try {
+    readSync(descriptor, header, 0, header.length, 0);
+  } finally {
+    closeSync(descriptor);
+  }
+  if (stat.size < 512 || header.toString("latin1") !== SQLITE_HEADER) {
+    throw new StoreError("STORE_NOT_CITYLEDGER", `${path} is not a CityLedger store (not a SQLite file)`, {
+      path,
+    });
+  }
+}
+
+/** Reads identity and schema version without writing; returns the migrations to run. */
+function planOpen(database: Database.Database, migrations: readonly Migration[], path: string): Migration[] {
+  const applicationId = database.pragma("application_id", { simple: true }) as number;
+  const tableCount = (database.prepare("SELECT count(*) AS n FROM sqlite_master").get() as { n: number }).n;
+  if (applicationId === 0 && tableCount === 0) return planMigrations([], migrations);
+  if (applicationId !== SQLITE_APPLICATION_ID) {
+    throw new StoreError("STORE_NOT_CITYLEDGER", `${path} is a SQLite database of another application`, {
+      path,
+      applicationId,
+    });
+  }
+  const hasMigrations = database
+    .prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
+    .get() as { n: number };
+  if (hasMigrations.n !== 1) throw corrupt("the store has no schema_migrations table", { path });
+  const applied = database.prepare("SELECT version FROM schema_migrations").pluck().all() as number[];
+  return planMigrations(applied, migrations);
+}
+
+function configure(database: Database.Database): void {
+  database.pragma("journal_mode = WAL");
+  // FULL: the WAL is fsynced at every commit, so a resolved commitBlock or walAppend survives a
+  // power loss, not only a process crash (docs/adr/0002-storage.md, "Durability").
+  database.pragma("synchronous = FULL");
+  database.pragma(`cache_size = -${Math.floor(SQLITE_PAGE_CACHE_BYTES / 1024)}`);
+  database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+  database.pragma(`wal_autocheckpoint = ${SQLITE_WAL_AUTOCHECKPOINT_PAGES}`);
+  assert(database.pragma("journal_mode", { simple: true }) === "wal", "SQLite is in WAL mode");
+  assert(database.pragma("synchronous", { simple: true }) === 2, "SQLite synchronous is FULL");
+}
+
+function applyMigration(database: Database.Database, migration: Migration): void {
+  const run = database.transaction(() => {
+    if (migration.version === 1) {
+      database.exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)");
+      database.pragma(`application_id = ${SQLITE_APPLICATION_ID}`);
+    }
+    for (const statement of statementsOf(migration)) database.exec(statement);
+    database
+      .prepare("INSERT INTO schema_migrations (version, name) VALUES (?, ?)")
+      .run(migration.version, migration.name);
+    database.pragma(`user_version = ${migration.version}`);
+  });
+  run.immediate();
+}
+
+function storeErrorOf(error: unknown, path: string): Error {
+  if (error instanceof CityLedgerError) return error;
+  if (error instanceof Database.SqliteError) {
+    if (error.code === "SQLITE_NOTADB") {
+      return new StoreError("STORE_NOT_CITYLEDGER", `${path} is not a CityLedger store`, { path });
+    }
+    if (error.code === "SQLITE_CORRUPT") return corrupt(`${path} is damaged: ${error.message}`, { path });
+    if (error.code.startsWith("SQLITE_CANTOPEN")) {
+      return new StoreError("STORE_NOT_FOUND", `cannot open ${path}: ${error.message}`, { path });
+    }
+    return new StoreError("STORE_UNAVAILABLE", `SQLite failed on ${path}: ${error.message}`, {
+      path,
+      code: error.code,
+    });
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** Key prefixes and ids of the rows one commit wrote, for the deferred indexes' tails. */
+interface WrittenRows {
+  readonly hashPrefixes: bigint[];
+  readonly senderPrefixes: bigint[];
+  readonly statePrefixes: bigint[];
+  readonly stateIds: number[];
+}
+
+/** Chain-metadata keys of the deferred indexes' watermarks (first row id not in the index table). */
+const WATERMARK_TRANSACTIONS = "index_watermark:transactions";
+const WATERMARK_STATE_NODES = "index_watermark:state_nodes";
+
+interface BlockRow {
+  height: number;
+  hash: Uint8Array;
+  header: Uint8Array;
+  evidence: Uint8Array;
+  first_log_index: number;
+  tx_count: number;
+}
+
+interface TransactionRow {
+  log_index: number;
+  height: number;
+  index_in_block: number;
+  encoded: Uint8Array;
+}
+
+interface HashedTransactionRow extends TransactionRow {
+  hash: Uint8Array;
+}
+
+export class SqliteStore implements Store {
+  readonly kind = "sqlite";
+  readonly hash: HashFunction;
+  readonly path: string;
+  readonly #database: Database.Database;
+  readonly #statements: Record<string, Statement>;
+  /** Committed name ids (contracts, event types); filled only after a commit succeeded. */
+  readonly #nameIds = new Map<string, number>();
+  readonly #namesById = new Map<number, string>();
+  /** Deferred indexes: rows at or above the watermarks are indexed in these tails only. */
+  readonly #hashTail = new TailIndex();
+  readonly #senderTail = new TailIndex();
+  readonly #stateTail = new TailIndex();
+  #transactionWatermark = 0;
+  #stateWatermark = 1;
+  #stateNextId = 1;
+  readonly #transactionBatchRows: number;
+  readonly #stateBatchRows: number;
+  #closed = false;
+
+  constructor(
+    database: Database.Database,
+    path: string,
+    hash: HashFunction,
+    indexBatchRows?: { readonly transactions: number; readonly stateNodes: number },
+  ) {
+    this.#transactionBatchRows = indexBatchRows?.transactions ?? TRANSACTION_INDEX_BATCH_ROWS;
+    this.#stateBatchRows = indexBatchRows?.stateNodes ?? STATE_INDEX_BATCH_ROWS;
+    assert(
+      this.#transactionBatchRows >= 1 && this.#transactionBatchRows <= TRANSACTION_INDEX_BATCH_ROWS,
+      "batch rows in range",
+    );
+    assert(
+      this.#stateBatchRows >= 1 && this.#stateBatchRows <= STATE_INDEX_BATCH_ROWS,
+      "batch rows in range",
+    );
+    this.#database = database;
+    this.path = path;
+    this.hash = hash;
+    const prepare = (sql: string): Statement => database.prepare(sql);
+    this.#statements = {
+      metadataGet: prepare("SELECT value FROM chain_metadata WHERE key = ?"),
+      metadataPut: prepare(
+        "INSERT INTO chain_metadata (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      ),
+      blockInsert: prepare(
+        "INSERT INTO blocks (height, hash_prefix, hash, header, evidence, first_log_index, tx_count) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      ),
+      certificateInsert: prepare("INSERT INTO certificates (height, certificate) VALUES (?, ?)"),
+      transactionInsert: prepare(
+        "INSERT INTO transactions (log_index, height, index_in_block, hash_prefix, sender_prefix, contract_id, hash, encoded) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      ),
+      nameSelect: prepare("SELECT id FROM names WHERE name = ?"),
+      nameById: prepare("SELECT name FROM names WHERE id = ?"),
+      nameInsert: prepare("INSERT INTO names (name) VALUES (?)"),
+      eventInsert: prepare(
+        "INSERT INTO events (log_index, event_index, type_id, contract_id, data) VALUES (?, ?, ?, ?, ?)",
+      ),
+      logNodeInsert: prepare("INSERT INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)"),
+      stateNodeInsert: prepare("INSERT INTO state_nodes (hash_prefix, node) VALUES (?, ?)"),
+      blockByHeight: prepare(
+        "SELECT height, hash, header, evidence, first_log_index, tx_count FROM blocks WHERE height = ?",
+      ),
+      blocksByHashPrefix: prepare("SELECT height, hash FROM blocks WHERE hash_prefix = ?"),
+      certificateByHeight: prepare("SELECT certificate FROM certificates WHERE height = ?"),
+      transactionRange: prepare(
+        "SELECT log_index, height, index_in_block, encoded FROM transactions WHERE log_index >= ? AND log_index < ? ORDER BY log_index",
+      ),
+      transactionByLogIndex: prepare(
+        "SELECT log_index, height, index_in_block, hash, encoded FROM transactions WHERE log_index = ?",
+      ),
+      transactionsByIndexedHash: prepare(
+        `SELECT t.log_index, t.height, t.index_in_block, t.hash, t.encoded
+         FROM transaction_hash_index i JOIN transactions t ON t.log_index = i.log_index WHERE i.hash_prefix = ?`,
+      ),
+      senderIndexIds: prepare(
+        "SELECT log_index FROM transaction_sender_index WHERE sender_prefix = ? AND log_index > ? ORDER BY log_index LIMIT ?",
+      ),
+      hashIndexBuild: prepare(
+        "INSERT INTO transaction_hash_index (hash_prefix, log_index) SELECT hash_prefix, log_index FROM transactions WHERE log_index >= ? ORDER BY hash_prefix, log_index",
+      ),
+      senderIndexBuild: prepare(
+        "INSERT INTO transaction_sender_index (sender_prefix, log_index) SELECT sender_prefix, log_index FROM transactions WHERE log_index >= ? ORDER BY sender_prefix, log_index",
+      ),
+      transactionTail: prepare(
+        "SELECT log_index, hash_prefix, sender_prefix FROM transactions WHERE log_index >= ? ORDER BY log_index",
+      ),
+      stateIndexIds: prepare("SELECT id FROM state_node_index WHERE hash_prefix = ?"),
+      stateNodeById: prepare("SELECT node FROM state_nodes WHERE id = ?"),
+      stateIndexBuild: prepare(
+        "INSERT INTO state_node_index (hash_prefix, id) SELECT hash_prefix, id FROM state_nodes WHERE id >= ? ORDER BY hash_prefix, id",
+      ),
+      stateTail: prepare("SELECT id, hash_prefix FROM state_nodes WHERE id >= ? ORDER BY id"),
+      stateNextId: prepare("SELECT coalesce(max(id), 0) + 1 FROM state_nodes"),
+      transactionsByContract: prepare(
+        "SELECT log_index, height, index_in_block, encoded FROM transactions WHERE contract_id = ? AND log_index > ? ORDER BY log_index LIMIT ?",
+      ),
+      eventsByType: prepare(
+        `SELECT e.log_index, e.event_index, e.contract_id, e.data, t.height, t.index_in_block
+         FROM events e JOIN transactions t ON t.log_index = e.log_index
+         WHERE e.type_id = ? AND e.log_index > ? ORDER BY e.log_index, e.event_index LIMIT ?`,
+      ),
+      eventsByTypeAndContract: prepare(
+        `SELECT e.log_index, e.event_index, e.contract_id, e.data, t.height, t.index_in_block
+         FROM events e JOIN transactions t ON t.log_index = e.log_index
+         WHERE e.type_id = ? AND e.contract_id = ? AND e.log_index > ? ORDER BY e.log_index, e.event_index LIMIT ?`,
+      ),
+      logNodeGet: prepare("SELECT hash FROM log_nodes WHERE level = ? AND idx = ?"),
+      walInsert: prepare("INSERT INTO consensus_wal (height, record) VALUES (?, ?)"),
+      walRead: prepare(
+        "SELECT height, record FROM consensus_wal WHERE height >= ? ORDER BY sequence LIMIT ?",
+      ),
+      walPrune: prepare("DELETE FROM consensus_wal WHERE height < ?"),
+    };
+    this.#statements.logNodeGet!.pluck();
+    for (const name of ["senderIndexIds", "stateIndexIds", "stateNodeById", "stateNextId"]) {
+      this.#statements[name]!.pluck();
+    }
+    for (const name of ["transactionTail", "stateTail"]) this.#statements[name]!.safeIntegers(true);
+    this.#statements.metadataGet!.pluck();
+    this.#statements.certificateByHeight!.pluck();
+    this.#statements.nameSelect!.pluck();
+    this.#statements.nameById!.pluck();
+    this.#loadTails();
+  }
+
+  #statement(name: string): Statement {
+    if (this.#closed) throw new StoreError("STORE_CLOSED", "the store is closed");
+    const statement = this.#statements[name];
+    assert(statement !== undefined, `prepared statement ${name} exists`);
+    return statement;
+  }
+
+  #metadataSync(key: string): Uint8Array | undefined {
+    const value = this.#statement("metadataGet").get(key) as Uint8Array | undefined;
+    return value === undefined ? undefined : plainBytes(value);
+  }
+
+  #headSync(): ChainHead | null {
+    return headOf((key) => this.#metadataSync(key));
+  }
+
+  async head(): Promise<ChainHead | null> {
+    return this.#headSync();
+  }
+
+  async commitBlock(batch: BlockBatch): Promise<void> {
+    const checked = checkBlockBatch(
+      batch,
+      this.#headSync(),
+      this.hash,
+      encodeBlockHeader,
+      encodeCommitCertificate,
+    );
+    const namesNew = new Map<string, number>();
+    const write = this.#database.transaction(() => this.#writeBlock(batch, checked, namesNew));
+    let written: WrittenRows;
+    try {
+      written = write.immediate();
+    } catch (error) {
+      if (error instanceof CityLedgerError) throw error;
+      throw new StoreError("STORE_WRITE_FAILED", `the block batch was rolled back: ${String(error)}`, {
+        height: batch.block.header.height,
+      });
+    }
+    for (const [name, id] of namesNew) {
+      this.#nameIds.set(name, id);
+      this.#namesById.set(id, name);
+    }
+    for (let index = 0; index < written.hashPrefixes.length; index++) {
+      this.#hashTail.add(written.hashPrefixes[index]!, checked.firstLogIndex + index);
+      this.#senderTail.add(written.senderPrefixes[index]!, checked.firstLogIndex + index);
+    }
+    this.#addStateRows(written);
+    this.#maintainIndexes(checked.firstLogIndex + batch.transactions.length);
+  }
+
+  #addStateRows(written: Pick<WrittenRows, "statePrefixes" | "stateIds">): void {
+    for (let index = 0; index < written.stateIds.length; index++) {
+      this.#stateTail.add(written.statePrefixes[index]!, written.stateIds[index]!);
+    }
+    if (written.stateIds.length > 0) this.#stateNextId = written.stateIds[written.stateIds.length - 1]! + 1;
+  }
+
+  /** Rebuilds the in-memory tails from the rows above the watermarks (on open). */
+  #loadTails(): void {
+    const transactionWatermark = this.#metadataSync(WATERMARK_TRANSACTIONS);
+    const stateWatermark = this.#metadataSync(WATERMARK_STATE_NODES);
+    this.#transactionWatermark =
+      transactionWatermark === undefined
+        ? 0
+        : Number(decodeU64(transactionWatermark, WATERMARK_TRANSACTIONS));
+    this.#stateWatermark =
+      stateWatermark === undefined ? 1 : Number(decodeU64(stateWatermark, WATERMARK_STATE_NODES));
+    for (const row of this.#statement("transactionTail").iterate(this.#transactionWatermark) as Iterable<{
+      log_index: bigint;
+      hash_prefix: bigint;
+      sender_prefix: bigint;
+    }>) {
+      this.#hashTail.add(row.hash_prefix, Number(row.log_index));
+      this.#senderTail.add(row.sender_prefix, Number(row.log_index));
+    }
+    for (const row of this.#statement("stateTail").iterate(this.#stateWatermark) as Iterable<{
+      id: bigint;
+      hash_prefix: bigint;
+    }>) {
+      this.#stateTail.add(row.hash_prefix, Number(row.id));
+    }
+    this.#stateNextId = this.#statement("stateNextId").get() as number;
+    assert(this.#stateNextId >= this.#stateWatermark, "the state watermark is at most the next id");
+  }
+
+  /** Moves a full tail into its index table: one sorted batch, one transaction, with its watermark. */
+  #maintainIndexes(logSize: number): void {
+    if (this.#hashTail.count >= this.#transactionBatchRows) {
+      const from = this.#transactionWatermark;
+      this.#database
+        .transaction(() => {
+          this.#statement("hashIndexBuild").run(from);
+          this.#statement("senderIndexBuild").run(from);
+          this.#statement("metadataPut").run(WATERMARK_TRANSACTIONS, encodeU64(BigInt(logSize)));
+        })
+        .immediate();
+      this.#transactionWatermark = logSize;
+      this.#hashTail.clear();
+      this.#senderTail.clear();
+    }
+    if (this.#stateTail.count >= this.#stateBatchRows) {
+      const from = this.#stateWatermark;
+      const next = this.#stateNextId;
+      this.#database
+        .transaction(() => {
+          this.#statement("stateIndexBuild").run(from);
+          this.#statement("metadataPut").run(WATERMARK_STATE_NODES, encodeU64(BigInt(next)));
+        })
+        .immediate();
+      this.#stateWatermark = next;
+      this.#stateTail.clear();
+    }
+  }
+
+  #writeBlock(batch: BlockBatch, checked: CheckedBatch, namesNew: Map<string, number>): WrittenRows {
+    const { header } = batch.block;
+    // Another connection may have written since the batch was checked: re-read inside the lock.
+    const head = this.#headSync();
+    if ((head?.height ?? 0n) + 1n !== header.height) {
+      throw new StoreError("STORE_HEIGHT_MISMATCH", "the head moved while the block was being written", {
+        height: header.height,
+      });
+    }
+    const height = header.height;
+    this.#statement("blockInsert").run(
+      height,
+      hashPrefixOf(checked.blockHash),
+      checked.blockHash,
+      checked.header,
+      checked.evidence,
+      checked.firstLogIndex,
+      header.txCount,
+    );
+    this.#statement("certificateInsert").run(height, checked.certificate);
+    const transactionInsert = this.#statement("transactionInsert");
+    const written: WrittenRows = { hashPrefixes: [], senderPrefixes: [], statePrefixes: [], stateIds: [] };
+    for (let index = 0; index < batch.transactions.length; index++) {
+      const entry = batch.transactions[index]!;
+      const hashPrefix = hashPrefixOf(entry.hash);
+      const senderPrefix = hashPrefixOf(entry.senderKeyId);
+      transactionInsert.run(
+        checked.firstLogIndex + index,
+        height,
+        index,
+        hashPrefix,
+        senderPrefix,
+        this.#nameIdForWrite(entry.contract, namesNew),
+        entry.hash,
+        batch.block.transactions[index]!,
+      );
+      written.hashPrefixes.push(hashPrefix);
+      written.senderPrefixes.push(senderPrefix);
+    }
+    const eventInsert = this.#statement("eventInsert");
+    for (const event of batch.events) {
+      eventInsert.run(
+        checked.firstLogIndex + event.txIndex,
+        event.eventIndex,
+        this.#nameIdForWrite(event.type, namesNew),
+        this.#nameIdForWrite(event.contract, namesNew),
+        event.data,
+      );
+    }
+    const logNodeInsert = this.#statement("logNodeInsert");
+    for (const node of batch.logNodes) logNodeInsert.run(node.level, node.index, node.hash);
+    this.#insertStateNodes(batch.stateNodes, written);
+    const metadataPut = this.#statement("metadataPut");
+    for (const [key, value] of checked.metadata) metadataPut.run(key, value);
+    return written;
+  }
+
+  #insertStateNodes(
+    nodes: readonly StateNodeEntry[],
+    written: Pick<WrittenRows, "statePrefixes" | "stateIds">,
+  ): void {
+    const stateNodeInsert = this.#statement("stateNodeInsert");
+    for (const [nodeHash, encoded] of nodes) {
+      const prefix = hashPrefixOf(nodeHash);
+      const id = Number(stateNodeInsert.run(prefix, encoded).lastInsertRowid);
+      assert(id >= this.#stateNextId, "state node ids grow");
+      written.statePrefixes.push(prefix);
+      written.stateIds.push(id);
+    }
+  }
+
+  #nameIdForWrite(name: string, namesNew: Map<string, number>): number {
+    const known = this.#nameIds.get(name) ?? namesNew.get(name);
+    if (known !== undefined) return known;
+    let id = this.#statement("nameSelect").get(name) as number | undefined;
+    if (id === undefined) id = Number(this.#statement("nameInsert").run(name).lastInsertRowid);
+    namesNew.set(name, id);
+    return id;
+  }
+
+  #nameIdForRead(name: string): number | undefined {
+    const known = this.#nameIds.get(name);
+    if (known !== undefined) return known;
+    const id = this.#statement("nameSelect").get(name) as number | undefined;
+    if (id !== undefined) {
+      this.#nameIds.set(name, id);
+      this.#namesById.set(id, name);
+    }
+    return id;
+  }
+
+  #nameOf(id: number): string {
+    const known = this.#namesById.get(id);
+    if (known !== undefined) return known;
+    const name = this.#statement("nameById").get(id) as string | undefined;
+    if (name === undefined) throw corrupt("an index row names an unknown contract or event type", { id });
+    this.#namesById.set(id, name);
+    this.#nameIds.set(name, id);
+    return name;
+  }
+
+  #recordSync(height: bigint): BlockRecord | undefined {
+    const row = this.#statement("blockByHeight").get(height) as BlockRow | undefined;
+    if (row === undefined) return undefined;
+    const certificate = this.#statement("certificateByHeight").get(height) as Uint8Array | undefined;
+    const rows = this.#statement("transactionRange").all(
+      row.first_log_index,
+      row.first_log_index + row.tx_count,
+    ) as TransactionRow[];
+    return {
+      height: BigInt(row.height),
+      storedHash: plainBytes(row.hash),
+      header: plainBytes(row.header),
+      evidence: decodeEvidenceRow(row.evidence, BigInt(row.height)),
+      certificate: certificate === undefined ? undefined : plainBytes(certificate),
+      firstLogIndex: row.first_log_index,
+      transactions: rows.map((transaction) => ({
+        logIndex: transaction.log_index,
+        height: BigInt(transaction.height),
+        indexInBlock: transaction.index_in_block,
+        encoded: plainBytes(transaction.encoded),
+      })),
+    };
+  }
+
+  async blockRecord(height: bigint): Promise<BlockRecord | undefined> {
+    checkHeightArgument(height);
+    return this.#recordSync(height);
+  }
+
+  async blockByHeight(height: bigint): Promise<Block | undefined> {
+    checkHeightArgument(height);
+    const record = this.#recordSync(height);
+    return record === undefined ? undefined : blockOfRecord(record, this.hash);
+  }
+
+  #heightOfBlockHash(blockHash: Uint8Array): bigint | undefined {
+    checkHashArgument(blockHash, "blockHash");
+    const rows = this.#statement("blocksByHashPrefix").all(hashPrefixOf(blockHash)) as Array<{
+      height: number;
+      hash: Uint8Array;
+    }>;
+    const row = rows.find((candidate) => equalBytes(candidate.hash, blockHash));
+    return row === undefined ? undefined : BigInt(row.height);
+  }
+
+  async blockByHash(blockHash: Uint8Array): Promise<Block | undefined> {
+    const height = this.#heightOfBlockHash(blockHash);
+    return height === undefined ? undefined : this.blockByHeight(height);
+  }
+
+  async certificateByHeight(height: bigint): Promise<CommitCertificate | undefined> {
+    checkHeightArgument(height);
+    const row = this.#statement("blockByHeight").get(height) as BlockRow | undefined;
+    if (row === undefined) return undefined;
+    const bytes = this.#statement("certificateByHeight").get(height) as Uint8Array | undefined;
+    if (bytes === undefined) throw corrupt("a stored block has no commit certificate", { height });
+    return certificateOfRows(
+      height,
+      plainBytes(row.header),
+      plainBytes(row.hash),
+      plainBytes(bytes),
+      this.hash,
+    );
+  }
+
+  async certificateByBlockHash(blockHash: Uint8Array): Promise<CommitCertificate | undefined> {
+    const height = this.#heightOfBlockHash(blockHash);
+    return height === undefined ? undefined : this.certificateByHeight(height);
+  }
+
+  #storedTransactionOf(row: TransactionRow, hash?: Uint8Array): StoredTransaction {
+    const encoded = plainBytes(row.encoded);
+    const stored = (row as Partial<HashedTransactionRow>).hash;
+    return {
+      hash: hash ?? (stored === undefined ? hashEncodedTransaction(encoded, this.hash) : plainBytes(stored)),
+      height: BigInt(row.height),
+      indexInBlock: row.index_in_block,
+      logIndex: row.log_index,
+      encoded,
+    };
+  }
+
+  async transactionByHash(hash: Uint8Array): Promise<StoredTransaction | undefined> {
+    checkHashArgument(hash, "hash");
+    const prefix = hashPrefixOf(hash);
+    // The indexes keep 8 bytes of the hash; the row keeps all 32 (written from the batch's index
+    // entry; block reads and verifyStore check the bytes themselves against the header).
+    for (const logIndex of this.#hashTail.idsOf(prefix)) {
+      const row = this.#statement("transactionByLogIndex").get(logIndex) as HashedTransactionRow | undefined;
+      if (row === undefined) throw corrupt("the transaction hash index names a missing row", { logIndex });
+      if (equalBytes(row.hash, hash)) return this.#storedTransactionOf(row, hash);
+    }
+    const indexed = this.#statement("transactionsByIndexedHash");
+    const first = indexed.get(prefix) as HashedTransactionRow | undefined;
+    if (first === undefined) return undefined;
+    if (equalBytes(first.hash, hash)) return this.#storedTransactionOf(first, hash);
+    // Another transaction shares the 8-byte prefix: look at all of them.
+    for (const row of indexed.all(prefix) as HashedTransactionRow[]) {
+      if (equalBytes(row.hash, hash)) return this.#storedTransactionOf(row, hash);
+    }
+    return undefined;
+  }
+
+  async transactionsBySender(senderKeyId: Uint8Array, page?: PageOptions): Promise<StoredTransaction[]> {
+    checkHashArgument(senderKeyId, "senderKeyId");
+    const { limit, afterLogIndex } = checkPage(page);
+    const prefix = hashPrefixOf(senderKeyId);
+    const results: StoredTransaction[] = [];
+    let after = afterLogIndex;
+    for (let round = 0; round < SENDER_QUERY_ROUNDS_MAX && results.length < limit; round++) {
+      // Indexed ids all lie below the watermark, tail ids at or above it: indexed first, then tail.
+      const candidates = this.#statement("senderIndexIds").all(prefix, after, limit) as number[];
+      for (const logIndex of this.#senderTail.idsOf(prefix)) {
+        if (candidates.length >= limit) break;
+        if (logIndex > after) candidates.push(logIndex);
+      }
+      for (const logIndex of candidates) {
+        const row = this.#statement("transactionByLogIndex").get(logIndex) as TransactionRow | undefined;
+        if (row === undefined) throw corrupt("the sender index names a missing row", { logIndex });
+        if (results.length < limit && senderMatches(row.encoded, senderKeyId))
+          results.push(this.#storedTransactionOf(row));
+      }
+      if (candidates.length < limit) break;
+      after = candidates[candidates.length - 1]!;
+    }
+    assert(results.length <= limit, "a page holds at most limit rows");
+    return results;
+  }
+
+  async transactionsByContract(contract: string, page?: PageOptions): Promise<StoredTransaction[]> {
+    const { limit, afterLogIndex } = checkEventQuery({ ...page, contract });
+    const id = this.#nameIdForRead(contract);
+    if (id === undefined) return [];
+    const rows = this.#statement("transactionsByContract").all(id, afterLogIndex, limit) as TransactionRow[];
+    return rows.map((row) => this.#storedTransactionOf(row));
+  }
+
+  async eventsByType(type: string, query?: EventQuery): Promise<StoredEvent[]> {
+    const { limit, afterLogIndex, contract } = checkEventQuery(query);
+    if (typeof type !== "string") throw new StoreError("STORE_QUERY_INVALID", "type must be a string");
+    const typeId = this.#nameIdForRead(type);
+    if (typeId === undefined) return [];
+    let rows: Row[];
+    if (contract === undefined) {
+      rows = this.#statement("eventsByType").all(typeId, afterLogIndex, limit) as Row[];
+    } else {
+      const contractId = this.#nameIdForRead(contract);
+      if (contractId === undefined) return [];
+      rows = this.#statement("eventsByTypeAndContract").all(
+        typeId,
+        contractId,
+        afterLogIndex,
+        limit,
+      ) as Row[];
+    }
+    return rows.map((row) => ({
+      height: BigInt(row.height as number),
+      txIndex: row.index_in_block as number,
+      eventIndex: row.event_index as number,
+      logIndex: row.log_index as number,
+      contract: this.#nameOf(row.contract_id as number),
+      type,
+      data: plainBytes(row.data as Uint8Array),
+    }));
+  }
+
+  async readMetadata(key: string): Promise<Uint8Array | undefined> {
+    checkMetadataEntries([[key, new Uint8Array(0)]], true);
+    return this.#metadataSync(key);
+  }
+
+  async writeMetadata(entries: readonly MetadataEntry[]): Promise<void> {
+    checkMetadataEntries(entries, false);
+    const metadataPut = this.#statement("metadataPut");
+    this.#database
+      .transaction(() => {
+        for (const [key, value] of entries) metadataPut.run(key, value);
+      })
+      .immediate();
+  }
+
+  #logNodeSync(level: number, index: number): Uint8Array | undefined {
+    const hash = this.#statement("logNodeGet").get(level, index) as Uint8Array | undefined;
+    return hash === undefined ? undefined : plainBytes(hash);
+  }
+
+  #stateNodeSync(nodeHash: Uint8Array): Uint8Array | undefined {
+    assert(nodeHash.length === 32, "state node hashes are 32 bytes");
+    const prefix = hashPrefixOf(nodeHash);
+    const indexed = this.#statement("stateIndexIds").all(prefix) as number[];
+    for (const id of [...indexed, ...this.#stateTail.idsOf(prefix)]) {
+      const candidate = this.#statement("stateNodeById").get(id) as Uint8Array | undefined;
+      if (candidate === undefined) throw corrupt("the state node index names a missing row", { id });
+      if (stateNodeMatches(nodeHash, candidate, this.hash)) return plainBytes(candidate);
+    }
+    return undefined;
+  }
+
+  async readLogNodes(
+    positions: ReadonlyArray<{ level: number; index: number }>,
+  ): Promise<Array<Uint8Array | undefined>> {
+    return positions.map((position) => this.#logNodeSync(position.level, position.index));
+  }
+
+  async readStateNodes(hashes: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
+    return hashes.map((nodeHash) => this.#stateNodeSync(nodeHash));
+  }
+
+  syncNodeReader(): SyncNodeReader {
+    return {
+      logNode: (level, index) => this.#logNodeSync(level, index),
+      stateNode: (nodeHash) => this.#stateNodeSync(nodeHash),
+    };
+  }
+
+  async importState(nodes: readonly StateNodeEntry[], metadata: readonly MetadataEntry[]): Promise<void> {
+    checkMetadataEntries(metadata, false);
+    const metadataPut = this.#statement("metadataPut");
+    const written = { statePrefixes: [] as bigint[], stateIds: [] as number[] };
+    this.#database
+      .transaction(() => {
+        const fresh = nodes.filter(([nodeHash]) => this.#stateNodeSync(nodeHash) === undefined);
+        this.#insertStateNodes(fresh, written);
+        for (const [key, value] of metadata) metadataPut.run(key, value);
+      })
+      .immediate();
+    this.#addStateRows(written);
+    const head = this.#headSync();
+    this.#maintainIndexes(head?.logSize ?? 0);
+  }
+
+  async walAppend(height: bigint, record: Uint8Array): Promise<void> {
+    checkWalRecord(height, record);
+    // Autocommit under synchronous = FULL: the WAL is fsynced before run() returns.
+    this.#statement("walInsert").run(height, record);
+  }
+
+  async walRead(fromHeight: bigint): Promise<Array<{ height: bigint; record: Uint8Array }>> {
+    checkHeightArgument(fromHeight);
+    const rows = this.#statement("walRead").all(fromHeight, WAL_READ_RECORDS_MAX + 1) as Array<{
+      height: number;
+      record: Uint8Array;
+    }>;
+    if (rows.length > WAL_READ_RECORDS_MAX) {
+      throw new StoreError(
+        "STORE_QUERY_INVALID",
+        "the WAL holds more than WAL_READ_RECORDS_MAX records: prune it",
+      );
+    }
+    return rows.map((row) => ({ height: BigInt(row.height), record: plainBytes(row.record) }));
+  }
+
+  async walPrune(belowHeight: bigint): Promise<void> {
+    checkHeightArgument(belowHeight);
+    this.#statement("walPrune").run(belowHeight);
+  }
+
+  async statistics(): Promise<StoreStatistics> {
+    const count = (table: string): number =>
+      (this.#database.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+    const walPath = `${this.path}-wal`;
+    return {
+      blocks: count("blocks"),
+      transactions: count("transactions"),
+      events: count("events"),
+      logNodes: count("log_nodes"),
+      stateNodes: count("state_nodes"),
+      sizeBytes: statSync(this.path).size + (existsSync(walPath) ? statSync(walPath).size : 0),
+    };
+  }
+
+  /** Copies the WAL into the main file (benchmarks measure the file's size after this). */
+  checkpoint(): void {
+    this.#database.pragma("wal_checkpoint(TRUNCATE)");
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#database.close();
+  }
+}

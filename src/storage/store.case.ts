@@ -1,0 +1,458 @@
+/**
+ * The Store compliance suite (js-libp2p style): every back end runs it unchanged from its own
+ * test file, giving a harness that creates an empty store and can tamper with raw rows.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { bytesToHex, equalBytes, utf8 } from "../base/bytes.ts";
+import { ed25519Suite, sha256 } from "../crypto/index.ts";
+import { encodeBlock, keyIdOf, MerkleLog, verifyInclusion } from "../ledger/index.ts";
+import { verifyStateProof } from "../state/index.ts";
+import { PersistentLedger } from "./persistent-ledger.ts";
+import {
+  createSnapshotManifest,
+  encodeSnapshotChunk,
+  exportSnapshotChunks,
+  importSnapshot,
+  type SnapshotManifest,
+} from "./snapshot.ts";
+import { METADATA_KEYS, type Store } from "./store.ts";
+import { type BuiltBlock, replayInMemory, TestChain } from "./testing/test-chain.ts";
+import { verifyStore } from "./verify.ts";
+
+export interface StoreHarness {
+  /** A new, empty store. */
+  readonly store: Store;
+  /** Closes the store and opens the same location again. */
+  reopen(): Promise<Store>;
+  /** Another new, empty store (snapshot import target); closed by teardown. */
+  createEmpty(): Promise<Store>;
+  /** Flips one byte of the stored header of `height` (the header still decodes). */
+  tamperBlockHeader(height: bigint): Promise<void>;
+  /** Flips one byte of the stored transaction at `logIndex` (the transaction still decodes). */
+  tamperTransaction(logIndex: number): Promise<void>;
+}
+
+export interface StoreComplianceOptions {
+  readonly name: string;
+  readonly setup: () => Promise<StoreHarness>;
+  readonly teardown: (harness: StoreHarness) => Promise<void>;
+}
+
+function assertStoreError(error: unknown, code: string): true {
+  assert.ok(error instanceof Error, "an Error");
+  assert.equal(error.name, code.startsWith("SNAPSHOT") ? "SnapshotError" : "StoreError");
+  assert.equal((error as Error & { code: string }).code, code);
+  return true;
+}
+
+/** Row counts (the size on disk may move for reasons of its own). */
+async function counts(store: Store): Promise<Omit<Awaited<ReturnType<Store["statistics"]>>, "sizeBytes">> {
+  const { sizeBytes: _sizeBytes, ...rows } = await store.statistics();
+  return rows;
+}
+
+async function commitBlocks(
+  ledger: PersistentLedger,
+  chain: TestChain,
+  count: number,
+): Promise<BuiltBlock[]> {
+  const built: BuiltBlock[] = [];
+  for (let index = 0; index < count; index++) built.push(await chain.commitNext(ledger));
+  return built;
+}
+
+export function runStoreCompliance(options: StoreComplianceOptions): void {
+  describe(`Store compliance: ${options.name}`, () => {
+    let harness: StoreHarness;
+    let store: Store;
+    const chain = new TestChain({ seed: 7, txsPerBlock: 6, senders: 4 });
+    let built: BuiltBlock[] = [];
+    let ledger: PersistentLedger;
+
+    before(async () => {
+      harness = await options.setup();
+      store = harness.store;
+    });
+    after(async () => {
+      await options.teardown(harness);
+    });
+
+    it("starts empty", async () => {
+      assert.equal(await store.head(), null);
+      assert.equal(await store.blockByHeight(1n), undefined);
+      assert.equal(await store.transactionByHash(new Uint8Array(32)), undefined);
+      const statistics = await store.statistics();
+      assert.equal(statistics.blocks, 0);
+      assert.equal(statistics.transactions, 0);
+      assert.deepEqual(await store.walRead(0n), []);
+    });
+
+    it("commits blocks and reads them back by height and by hash", async () => {
+      await store.writeMetadata([
+        [METADATA_KEYS.chainId, utf8(chain.chainId)],
+        [METADATA_KEYS.genesisHash, chain.genesisHash],
+      ]);
+      ledger = await PersistentLedger.open(store);
+      built = await commitBlocks(ledger, chain, 5);
+      const head = await store.head();
+      assert.ok(head !== null);
+      assert.equal(head.height, 5n);
+      assert.equal(head.logSize, 30);
+      for (const { block } of built) {
+        const height = block.header.height;
+        const byHeight = await store.blockByHeight(height);
+        assert.ok(byHeight !== undefined, `block ${height} by height`);
+        assert.deepEqual(encodeBlock(byHeight), encodeBlock(block));
+        const byHash = await store.blockByHash(block.certificate.blockHash);
+        assert.ok(byHash !== undefined, `block ${height} by hash`);
+        assert.equal(byHash.header.height, height);
+        const certificate = await store.certificateByHeight(height);
+        assert.ok(
+          certificate !== undefined && equalBytes(certificate.blockHash, block.certificate.blockHash),
+        );
+        const certificateByHash = await store.certificateByBlockHash(block.certificate.blockHash);
+        assert.equal(certificateByHash?.height, height);
+      }
+      assert.equal(await store.blockByHeight(6n), undefined);
+      assert.equal(await store.blockByHash(sha256(utf8("no such block"))), undefined);
+      assert.equal(await store.certificateByHeight(6n), undefined);
+      assert.ok(equalBytes((await store.readMetadata(METADATA_KEYS.chainId))!, utf8(chain.chainId)));
+    });
+
+    it("finds transactions by hash, with their height, index and log index", async () => {
+      let logIndex = 0;
+      for (const { block, transactions } of built) {
+        for (let index = 0; index < transactions.length; index++) {
+          const found = await store.transactionByHash(transactions[index]!.hash);
+          assert.ok(found !== undefined, `transaction ${logIndex}`);
+          assert.equal(found.height, block.header.height);
+          assert.equal(found.indexInBlock, index);
+          assert.equal(found.logIndex, logIndex);
+          assert.ok(equalBytes(found.encoded, block.transactions[index]!));
+          assert.ok(equalBytes(found.hash, transactions[index]!.hash));
+          logIndex++;
+        }
+      }
+      assert.equal(await store.transactionByHash(sha256(utf8("unknown"))), undefined);
+    });
+
+    it("lists transactions by sender and by contract, in log order, page by page", async () => {
+      const all = built.flatMap(({ block, transactions }) =>
+        transactions.map((entry, index) => ({ entry, height: block.header.height, index })),
+      );
+      const sender = keyIdOf(ed25519Suite, chain.senders[1]!.publicKey);
+      const expected = all
+        .filter((item) => equalBytes(item.entry.senderKeyId, sender))
+        .map((item) => bytesToHex(item.entry.hash));
+      const bySender = await store.transactionsBySender(sender);
+      assert.deepEqual(
+        bySender.map((found) => bytesToHex(found.hash)),
+        expected,
+      );
+      const first = await store.transactionsBySender(sender, { limit: 3 });
+      const rest = await store.transactionsBySender(sender, {
+        afterLogIndex: first[first.length - 1]!.logIndex,
+      });
+      assert.deepEqual(
+        [...first, ...rest].map((found) => bytesToHex(found.hash)),
+        expected,
+      );
+      const expectedPermits = all
+        .filter((item) => item.entry.contract === "permits")
+        .map((item) => bytesToHex(item.entry.hash));
+      const byContract = await store.transactionsByContract("permits");
+      assert.deepEqual(
+        byContract.map((found) => bytesToHex(found.hash)),
+        expectedPermits,
+      );
+      const page = await store.transactionsByContract("permits", {
+        limit: 2,
+        afterLogIndex: byContract[0]!.logIndex,
+      });
+      assert.deepEqual(
+        page.map((found) => found.logIndex),
+        byContract.slice(1, 3).map((found) => found.logIndex),
+      );
+      assert.deepEqual(await store.transactionsByContract("nobody"), []);
+      assert.deepEqual(await store.transactionsBySender(sha256(utf8("nobody"))), []);
+      await assert.rejects(store.transactionsByContract("permits", { limit: 0 }), (error) =>
+        assertStoreError(error, "STORE_QUERY_INVALID"),
+      );
+      await assert.rejects(store.transactionsBySender(new Uint8Array(3)), (error) =>
+        assertStoreError(error, "STORE_QUERY_INVALID"),
+      );
+    });
+
+    it("lists events by type, optionally by contract", async () => {
+      const expected = built.flatMap(({ block, events }) =>
+        events
+          .filter((event) => event.type === "audit.flagged")
+          .map((event) => `${block.header.height}/${event.txIndex}/${event.eventIndex}/${event.contract}`),
+      );
+      assert.ok(expected.length > 0, "the test chain flags some transactions");
+      const found = await store.eventsByType("audit.flagged");
+      assert.deepEqual(
+        found.map((event) => `${event.height}/${event.txIndex}/${event.eventIndex}/${event.contract}`),
+        expected,
+      );
+      assert.ok(found.every((event) => equalBytes(event.data, utf8("x"))));
+      const permits = await store.eventsByType("permits.recorded", { contract: "permits", limit: 2 });
+      assert.equal(permits.length, 2);
+      assert.ok(permits.every((event) => event.contract === "permits" && event.type === "permits.recorded"));
+      const next = await store.eventsByType("permits.recorded", {
+        afterLogIndex: permits[1]!.logIndex,
+        limit: 1,
+      });
+      assert.ok(next[0]!.logIndex > permits[1]!.logIndex);
+      assert.deepEqual(await store.eventsByType("permits.recorded", { contract: "notary" }), []);
+      assert.deepEqual(await store.eventsByType("no.such.type"), []);
+    });
+
+    it("keeps chain metadata, and refuses to let callers write the head", async () => {
+      await store.writeMetadata([["operator_note", utf8("hello")]]);
+      assert.ok(equalBytes((await store.readMetadata("operator_note"))!, utf8("hello")));
+      assert.equal(await store.readMetadata("absent_key"), undefined);
+      await assert.rejects(store.writeMetadata([[METADATA_KEYS.headHeight, new Uint8Array(8)]]), (error) =>
+        assertStoreError(error, "STORE_BATCH_INVALID"),
+      );
+      await assert.rejects(store.writeMetadata([["Bad Key!", new Uint8Array(1)]]), (error) =>
+        assertStoreError(error, "STORE_BATCH_INVALID"),
+      );
+    });
+
+    it("appends, reads and prunes the consensus WAL in append order", async () => {
+      await store.walAppend(7n, utf8("a"));
+      await store.walAppend(8n, utf8("b"));
+      await store.walAppend(7n, utf8("c"));
+      await store.walAppend(9n, utf8("d"));
+      const fromEight = await store.walRead(8n);
+      assert.deepEqual(
+        fromEight.map((item) => [item.height, Buffer.from(item.record).toString()]),
+        [
+          [8n, "b"],
+          [9n, "d"],
+        ],
+      );
+      const all = await store.walRead(0n);
+      assert.deepEqual(
+        all.map((item) => Buffer.from(item.record).toString()),
+        ["a", "b", "c", "d"],
+      );
+      await store.walPrune(9n);
+      assert.deepEqual(
+        (await store.walRead(0n)).map((item) => item.height),
+        [9n],
+      );
+      await assert.rejects(store.walAppend(-1n, utf8("x")), (error) =>
+        assertStoreError(error, "STORE_QUERY_INVALID"),
+      );
+    });
+
+    it("refuses a block that does not follow the head, changing nothing", async () => {
+      const replay = replayInMemory(chain, 5n);
+      const stale = chain.seal(
+        5n,
+        chain.transactionsOf(5n),
+        { logRoot: replay.logRoot, logSize: replay.logSize, stateRoot: replay.stateRoot },
+        null,
+      );
+      const before = await counts(store);
+      await assert.rejects(
+        store.commitBlock({
+          block: stale,
+          transactions: [],
+          events: [],
+          logNodes: [],
+          stateNodes: [],
+          metadata: [],
+        }),
+        (error) => assertStoreError(error, "STORE_HEIGHT_MISMATCH"),
+      );
+      assert.deepEqual(await counts(store), before);
+      assert.equal((await store.head())?.height, 5n);
+    });
+
+    it("writes a batch atomically: a failure part-way leaves nothing of it", async () => {
+      const before = await counts(store);
+      const headBefore = await store.head();
+      const height = 6n;
+      const transactions = chain.transactionsOf(height);
+      const { transactionIndexEntriesOf } = await import("./transaction-index.ts");
+      const entries = transactionIndexEntriesOf(transactions, store.hash);
+      for (const entry of entries) ledger.log.append(entry.hash);
+      const stateRoot = await ledger.applyState(chain.stateUpdatesOf(height));
+      const previous = {
+        blockHash: headBefore!.blockHash,
+        certificate: (await store.certificateByHeight(5n))!,
+      };
+      const block = chain.seal(
+        height,
+        transactions,
+        { logRoot: ledger.log.root(), logSize: ledger.log.size, stateRoot },
+        previous,
+      );
+      const logNodes = ledger.logNodes.pendingEntries();
+      // The last log node repeats the first: the back end's key constraint fails after the
+      // block, transaction, event and state-node rows were written inside the transaction.
+      await assert.rejects(
+        store.commitBlock({
+          block,
+          transactions: entries,
+          events: chain.eventsOf(height),
+          logNodes: [...logNodes, logNodes[0]!],
+          stateNodes: ledger.stateNodes.pendingEntries(),
+          metadata: [["partial_marker", utf8("must not appear")]],
+        }),
+        (error) => assertStoreError(error, "STORE_WRITE_FAILED"),
+      );
+      assert.deepEqual(await counts(store), before);
+      assert.equal((await store.head())?.height, 5n);
+      assert.equal(await store.blockByHeight(height), undefined);
+      assert.equal(await store.transactionByHash(entries[0]!.hash), undefined);
+      assert.equal(await store.readMetadata("partial_marker"), undefined);
+      // A ledger whose commit failed is stale; reopened from the store it commits the block.
+      ledger = await PersistentLedger.open(store);
+      built.push(await chain.commitNext(ledger));
+      assert.equal((await store.head())?.height, height);
+    });
+
+    it("reopens: the log and the state tree continue with identical roots and proofs", async () => {
+      const head = await store.head();
+      assert.ok(head !== null);
+      const key = sha256(utf8("nonce/1"));
+      const proofBefore = await ledger.proveState(key);
+      const inclusionBefore = await ledger.inclusionProof(3, ledger.log.size);
+      const consistencyBefore = await ledger.consistencyProof(10, ledger.log.size);
+      store = await harness.reopen();
+      ledger = await PersistentLedger.open(store);
+      assert.ok(equalBytes(ledger.log.root(), head.logRoot));
+      assert.ok(equalBytes(ledger.tree.root, head.stateRoot));
+      const proofAfter = await ledger.proveState(key);
+      assert.deepEqual(proofAfter, proofBefore);
+      assert.ok(
+        verifyStateProof(head.stateRoot, key, (await ledger.readState(key)) ?? null, proofAfter, store.hash),
+      );
+      const inclusionAfter = await ledger.inclusionProof(3, ledger.log.size);
+      assert.deepEqual(inclusionAfter, inclusionBefore);
+      const transaction = await store.transactionsByContract("permits", { limit: 1, afterLogIndex: 2 });
+      assert.ok(
+        verifyInclusion(transaction[0]!.hash, 3, ledger.log.size, inclusionAfter, head.logRoot, store.hash),
+      );
+      assert.deepEqual(await ledger.consistencyProof(10, ledger.log.size), consistencyBefore);
+      built.push(...(await commitBlocks(ledger, chain, 3)));
+      const replay = replayInMemory(chain, 9n);
+      assert.ok(equalBytes(ledger.log.root(), replay.logRoot), "log root equals the replay's");
+      assert.ok(equalBytes(ledger.tree.root, replay.stateRoot), "state root equals the replay's");
+      for (let height = 1n; height <= 9n; height++) {
+        const block = await store.blockByHeight(height);
+        assert.ok(
+          equalBytes(block!.certificate.blockHash, replay.blockHashes[Number(height) - 1]!),
+          `block ${height}`,
+        );
+      }
+      const inMemory = new MerkleLog();
+      for (let index = 0; index < replay.logSize; index++)
+        inMemory.appendLeafHash(replay.log.leafHash(index));
+      assert.deepEqual(
+        await ledger.inclusionProof(17, replay.logSize),
+        inMemory.inclusionProof(17, replay.logSize),
+      );
+      assert.deepEqual(
+        (await store.walRead(0n)).map((item) => item.height),
+        [9n],
+        "the WAL survives a reopen",
+      );
+    });
+
+    it("exports a state snapshot and imports it on another store after verifying it", async () => {
+      const chunkEntriesMax = 4;
+      const manifest = await createSnapshotManifest(store, 9n, { chunkEntriesMax });
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of exportSnapshotChunks(store, manifest, { chunkEntriesMax }))
+        chunks.push(chunk);
+      assert.equal(chunks.length, manifest.chunkHashes.length);
+      assert.ok(chunks.length >= 3, "several chunks");
+      const replay = replayInMemory(chain, 9n);
+      assert.equal(manifest.entryCount, [...replay.tree.entries()].length);
+      const target = await harness.createEmpty();
+      const trusted = manifest.stateRoot;
+      const emptyCounts = await target.statistics();
+      const rejects = async (
+        manifestUsed: SnapshotManifest,
+        stream: Uint8Array[],
+        code: string,
+        chunkIndex?: number,
+      ): Promise<void> => {
+        await assert.rejects(
+          importSnapshot(target, manifestUsed, stream, { trustedStateRoot: trusted }),
+          (error) => {
+            assertStoreError(error, code);
+            if (chunkIndex !== undefined) {
+              assert.equal(
+                (error as Error & { details: { chunkIndex: number } }).details.chunkIndex,
+                chunkIndex,
+              );
+            }
+            return true;
+          },
+        );
+        assert.deepEqual(
+          (await target.statistics()).stateNodes,
+          emptyCounts.stateNodes,
+          "nothing was imported",
+        );
+        assert.equal(await target.readMetadata(METADATA_KEYS.snapshotHeight), undefined);
+      };
+      const damaged = chunks.map((chunk) => chunk.slice());
+      damaged[1]![damaged[1]!.length - 1]! ^= 1;
+      await rejects(manifest, damaged, "SNAPSHOT_CHUNK_HASH_MISMATCH", 1);
+      await rejects(
+        manifest,
+        [chunks[1]!, chunks[0]!, ...chunks.slice(2)],
+        "SNAPSHOT_CHUNK_HASH_MISMATCH",
+        0,
+      );
+      await rejects(manifest, [chunks[0]!, ...chunks.slice(2)], "SNAPSHOT_CHUNK_HASH_MISMATCH", 1);
+      await rejects(manifest, chunks.slice(0, -1), "SNAPSHOT_CHUNK_MISSING", chunks.length - 1);
+      const forgedChunk = encodeSnapshotChunk(2, [
+        { key: new Uint8Array(32).fill(0xff), value: utf8("forged") },
+      ]);
+      await rejects(
+        manifest,
+        [chunks[0]!, chunks[1]!, forgedChunk, ...chunks.slice(3)],
+        "SNAPSHOT_CHUNK_HASH_MISMATCH",
+        2,
+      );
+      await rejects(manifest, [...chunks, chunks[0]!], "SNAPSHOT_CHUNK_EXTRA", chunks.length);
+      const forged = { ...manifest, stateRoot: sha256(utf8("forged")) };
+      await rejects(forged, chunks, "SNAPSHOT_MANIFEST_INVALID");
+      const result = await importSnapshot(target, manifest, chunks, { trustedStateRoot: trusted });
+      assert.ok(equalBytes(result.stateRoot, trusted));
+      const imported = await PersistentLedger.open(target);
+      const key = sha256(utf8("nonce/2"));
+      assert.deepEqual(await imported.readState(key, trusted), replay.tree.get(key));
+    });
+
+    it("checks a block against its hash when reading it: a tampered row is a typed error", async () => {
+      assert.deepEqual(await verifyStore(store), {
+        ok: true,
+        height: 9n,
+        transactions: 54,
+        stateEntries: [...replayInMemory(chain, 9n).tree.entries()].length,
+      });
+      await harness.tamperTransaction(6 * 6 + 2);
+      await assert.rejects(store.blockByHeight(7n), (error) => {
+        assertStoreError(error, "STORE_CORRUPT");
+        assert.equal((error as Error & { details: { height: bigint } }).details.height, 7n);
+        return true;
+      });
+      await harness.tamperBlockHeader(4n);
+      await assert.rejects(store.blockByHeight(4n), (error) => assertStoreError(error, "STORE_CORRUPT"));
+      const report = await verifyStore(store);
+      assert.equal(report.ok, false);
+      assert.equal(report.height, 4n, "verifyStore reports the first damaged height");
+    });
+  });
+}

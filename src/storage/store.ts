@@ -1,0 +1,215 @@
+/**
+ * The storage contract every back end implements (SQLite, PostgreSQL), checked by one
+ * compliance suite (store.case.ts). All methods are asynchronous because PostgreSQL is; the
+ * SQLite back end runs them on better-sqlite3's synchronous API.
+ *
+ * A block is written with everything that belongs to it in one atomic batch (`commitBlock`):
+ * the block and its commit certificate, its transaction rows and their indexes (sender,
+ * contract, event type), the new transparency-log nodes, the new state-tree nodes and the
+ * chain metadata. After a crash either all of it is there or none of it.
+ * @module
+ */
+import type { HashFunction } from "../crypto/suite.ts";
+import type { Block, CommitCertificate } from "../ledger/index.ts";
+
+/** The last committed block, as recorded in the chain metadata by `commitBlock`. */
+export interface ChainHead {
+  readonly height: bigint;
+  readonly blockHash: Uint8Array;
+  /** Transparency-log size after the head block (its header's logSize). */
+  readonly logSize: number;
+  readonly logRoot: Uint8Array;
+  readonly stateRoot: Uint8Array;
+}
+
+/** What the indexes need of one transaction; parallel to `block.transactions`. */
+export interface TransactionIndexEntry {
+  /** `hashEncodedTransaction(encoded)`, the transaction id and its log leaf data. */
+  readonly hash: Uint8Array;
+  /** `keyIdOf(suite, senderPublicKey)`. */
+  readonly senderKeyId: Uint8Array;
+  readonly contract: string;
+}
+
+/** An event emitted by a transaction of the block (execution fills these in). */
+export interface BlockEvent {
+  /** Position of the emitting transaction in the block. */
+  readonly txIndex: number;
+  /** Position of the event among its transaction's events. */
+  readonly eventIndex: number;
+  readonly contract: string;
+  readonly type: string;
+  readonly data: Uint8Array;
+}
+
+/** A transparency-log node: the hash of the perfect subtree at (level, index). */
+export interface LogNodeEntry {
+  readonly level: number;
+  readonly index: number;
+  readonly hash: Uint8Array;
+}
+
+/** A state-tree node: its hash and its encoding (src/state/node-store.ts). */
+export type StateNodeEntry = readonly [hash: Uint8Array, encodedNode: Uint8Array];
+
+export type MetadataEntry = readonly [key: string, value: Uint8Array];
+
+/** Everything one block adds to the store, written atomically by `commitBlock`. */
+export interface BlockBatch {
+  readonly block: Block;
+  readonly transactions: readonly TransactionIndexEntry[];
+  readonly events: readonly BlockEvent[];
+  readonly logNodes: readonly LogNodeEntry[];
+  readonly stateNodes: readonly StateNodeEntry[];
+  /** Extra metadata written with the block (the head keys are written by the store itself). */
+  readonly metadata: readonly MetadataEntry[];
+}
+
+export interface StoredTransaction {
+  readonly hash: Uint8Array;
+  readonly height: bigint;
+  readonly indexInBlock: number;
+  /** Position in the transparency log (0-based): the order of all transactions ever. */
+  readonly logIndex: number;
+  readonly encoded: Uint8Array;
+}
+
+export interface StoredEvent {
+  readonly height: bigint;
+  readonly txIndex: number;
+  readonly eventIndex: number;
+  /** Log index of the emitting transaction. */
+  readonly logIndex: number;
+  readonly contract: string;
+  readonly type: string;
+  readonly data: Uint8Array;
+}
+
+export interface PageOptions {
+  /** At most this many rows (default and maximum: QUERY_RESULTS_MAX). */
+  readonly limit?: number;
+  /** Only rows after this log index (exclusive): pass the last row's logIndex to page on. */
+  readonly afterLogIndex?: number;
+}
+
+export interface EventQuery extends PageOptions {
+  /** Only events of this contract. */
+  readonly contract?: string;
+}
+
+/** Rows of one stored block, unchecked: what `verifyStore` and the block readers check. */
+export interface BlockRecord {
+  readonly height: bigint;
+  /** The block hash stored beside the header (recomputed and compared on every read). */
+  readonly storedHash: Uint8Array;
+  readonly header: Uint8Array;
+  readonly evidence: readonly Uint8Array[];
+  readonly certificate: Uint8Array | undefined;
+  /** Log index of the block's first transaction. */
+  readonly firstLogIndex: number;
+  /** The transaction rows of the block's log range, in log order. */
+  readonly transactions: ReadonlyArray<{
+    readonly logIndex: number;
+    readonly height: bigint;
+    readonly indexInBlock: number;
+    readonly encoded: Uint8Array;
+  }>;
+}
+
+export interface StoreStatistics {
+  readonly blocks: number;
+  readonly transactions: number;
+  readonly events: number;
+  readonly logNodes: number;
+  readonly stateNodes: number;
+  /** Bytes the store occupies on disk (database file and WAL, or the PostgreSQL database). */
+  readonly sizeBytes: number;
+}
+
+/**
+ * The consensus write-ahead log: records a validator must not forget across a crash (its own
+ * votes and proposals) so that a restarted validator never signs conflicting messages.
+ */
+export interface ConsensusWal {
+  /** Appends a record for `height`; durable (fsynced) when the promise resolves. */
+  walAppend(height: bigint, record: Uint8Array): Promise<void>;
+  /** The records of heights >= `fromHeight`, in append order. */
+  walRead(fromHeight: bigint): Promise<Array<{ height: bigint; record: Uint8Array }>>;
+  /** Removes the records of heights < `belowHeight`. */
+  walPrune(belowHeight: bigint): Promise<void>;
+}
+
+/** Synchronous node reads, offered by back ends that have them (SQLite). */
+export interface SyncNodeReader {
+  logNode(level: number, index: number): Uint8Array | undefined;
+  stateNode(hash: Uint8Array): Uint8Array | undefined;
+}
+
+export type StoreKind = "sqlite" | "postgres";
+
+export interface Store extends ConsensusWal {
+  readonly kind: StoreKind;
+  /** The chain's hash, used to check blocks, transactions and state nodes on every read. */
+  readonly hash: HashFunction;
+
+  /** The last committed block, or null before the first one. */
+  head(): Promise<ChainHead | null>;
+  /** Writes one block and everything that belongs to it, atomically; durable when it resolves. */
+  commitBlock(batch: BlockBatch): Promise<void>;
+
+  /** The block at `height` with its certificate, checked against its hash and header roots. */
+  blockByHeight(height: bigint): Promise<Block | undefined>;
+  blockByHash(blockHash: Uint8Array): Promise<Block | undefined>;
+  certificateByHeight(height: bigint): Promise<CommitCertificate | undefined>;
+  certificateByBlockHash(blockHash: Uint8Array): Promise<CommitCertificate | undefined>;
+  /** The unchecked rows of one block (for `verifyStore`). */
+  blockRecord(height: bigint): Promise<BlockRecord | undefined>;
+
+  transactionByHash(hash: Uint8Array): Promise<StoredTransaction | undefined>;
+  transactionsBySender(senderKeyId: Uint8Array, page?: PageOptions): Promise<StoredTransaction[]>;
+  transactionsByContract(contract: string, page?: PageOptions): Promise<StoredTransaction[]>;
+  eventsByType(type: string, query?: EventQuery): Promise<StoredEvent[]>;
+
+  readMetadata(key: string): Promise<Uint8Array | undefined>;
+  /** Writes metadata outside a block (chain id, genesis hash); the head keys are refused. */
+  writeMetadata(entries: readonly MetadataEntry[]): Promise<void>;
+
+  /** Log nodes by position; undefined where none is stored. */
+  readLogNodes(
+    positions: ReadonlyArray<{ level: number; index: number }>,
+  ): Promise<Array<Uint8Array | undefined>>;
+  /** State nodes by hash (each checked against its hash); undefined where none is stored. */
+  readStateNodes(hashes: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>>;
+  /** Synchronous reads when the back end has them (SQLite), else null (PostgreSQL). */
+  syncNodeReader(): SyncNodeReader | null;
+  /**
+   * Writes state nodes and metadata in one transaction (snapshot import: the nodes of a verified
+   * state). Content-addressed nodes are invisible until a root refers to them.
+   */
+  importState(nodes: readonly StateNodeEntry[], metadata: readonly MetadataEntry[]): Promise<void>;
+
+  statistics(): Promise<StoreStatistics>;
+  close(): Promise<void>;
+}
+
+/** Keys of the chain metadata. The head keys are written only by `commitBlock`. */
+export const METADATA_KEYS = {
+  chainId: "chain_id",
+  genesisHash: "genesis_hash",
+  suite: "suite",
+  headHeight: "head_height",
+  headHash: "head_hash",
+  logSize: "log_size",
+  logRoot: "log_root",
+  stateRoot: "state_root",
+  snapshotHeight: "snapshot_height",
+  snapshotStateRoot: "snapshot_state_root",
+} as const;
+
+export const HEAD_METADATA_KEYS: ReadonlySet<string> = new Set([
+  METADATA_KEYS.headHeight,
+  METADATA_KEYS.headHash,
+  METADATA_KEYS.logSize,
+  METADATA_KEYS.logRoot,
+  METADATA_KEYS.stateRoot,
+]);
