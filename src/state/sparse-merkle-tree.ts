@@ -34,17 +34,36 @@
  * -------------------------------------------------------------------------------------------------
  *
  * One pass per batch: the updates are sorted by key (the later of two updates to the same key
- * wins), then split by bit while descending, so each affected node is read once and each new
+ * wins), then split by bit while descending, so each affected node is visited once and each new
  * node hashed once. New nodes are written with one `putBatch`; old nodes are never removed.
+ *
+ * The current version of the tree is also held in a StateNodeCache (node-cache.ts): nodes linked
+ * by index, updated in place by each batch, so that batches, and `get` and `prove` at the current
+ * root, descend by reference and touch the store only for nodes not cached (a cold start, a tree
+ * reopened from a root, or after eviction). Reads at older roots and `entries` go to the store.
  * @module
  */
-import sodium from "sodium-native";
 import { assert } from "../base/assert.ts";
 import { bytesToHex } from "../base/bytes.ts";
 import { STATE_BATCH_UPDATES_MAX, STATE_VALUE_BYTES_MAX } from "../base/limits.ts";
-import { sha256 as nativeSha256 } from "../crypto/sha256.ts";
+import { sha256 as nativeSha256, sha256Into } from "../crypto/sha256.ts";
 import type { HashFunction } from "../crypto/suite.ts";
 import { StateError, StateErrorCode } from "./errors.ts";
+import {
+  bodyOffsetOf,
+  CACHE_BODY_BYTES,
+  CACHE_BODY_OFFSET,
+  CACHE_CHILD_EMPTY,
+  CACHE_CHILD_UNLOADED,
+  CACHE_KIND_LEAF,
+  CACHE_RECORD_BYTES,
+  CACHE_ROOT_SLOT,
+  hashOffsetOf,
+  isZeroAt,
+  refIndexOf,
+  STATE_TREE_CACHE_NODES_DEFAULT,
+  StateNodeCache,
+} from "./node-cache.ts";
 import {
   MemoryStateNodeStore,
   STATE_NODE_INTERNAL_BYTES,
@@ -86,68 +105,109 @@ export interface SparseMerkleTreeOptions {
   hash?: HashFunction;
   /** The root to start from (it must be in the store); default: the empty tree. */
   root?: Uint8Array;
+  /**
+   * Nodes of the current tree kept in memory between operations, 73 bytes each (node-cache.ts);
+   * default STATE_TREE_CACHE_NODES_DEFAULT, at most STATE_TREE_CACHE_NODES_MAX. Any bound gives
+   * the same results; a small one reads more from the store.
+   */
+  cacheNodesMax?: number;
 }
 
-/** Writes HASH(input) into `output` (32 bytes) without allocating a digest. */
-type HashIntoFunction = (output: Uint8Array, input: Uint8Array) => void;
+/** Writes HASH(input) into output[outputOffset, outputOffset + 32) without allocating a digest. */
+type HashIntoFunction = (output: Uint8Array, outputOffset: number, input: Uint8Array) => void;
 
 function hashIntoOf(hash: HashFunction): HashIntoFunction {
-  if (hash === nativeSha256) {
-    // The same libsodium SHA-256 as src/crypto/sha256.ts, writing into the node arena: this halves
-    // the cost of a node hash compared with allocating a fresh digest per call.
-    return (output, input) => {
-      sodium.crypto_hash_sha256(output as Buffer, input as Buffer);
-    };
-  }
-  return (output, input) => {
+  // The native SHA-256 writes into the tree's buffers directly; any other hash (SM3, a portable
+  // SHA-256) goes through its HashFunction and a copy.
+  if (hash === nativeSha256) return sha256Into;
+  return (output, outputOffset, input) => {
     const digest = hash(input);
     assert(digest.length === STATE_HASH_BYTES, "state hash must give 32 bytes");
-    output.set(digest);
+    output.set(digest, outputOffset);
   };
 }
 
-const NODE_KIND_EMPTY = 0;
-const NODE_KIND_LEAF = 1;
-const NODE_KIND_INTERNAL = 2;
-/** An untouched child: its kind is looked up only when a collapse needs it. */
-const NODE_KIND_UNKNOWN = 3;
-type NodeKind = 0 | 1 | 2 | 3;
-
-const EMPTY_HASH = new Uint8Array(STATE_HASH_BYTES);
 /** Smallest and largest arena chunk; leaves larger than a quarter chunk get their own buffer. */
 const ARENA_CHUNK_BYTES_MIN = 4 * 1024;
 const ARENA_CHUNK_BYTES_MAX = 1024 * 1024;
-/** Rough bytes of new nodes per update (about a dozen new internal nodes of 97 bytes each). */
+/** Rough bytes of new nodes per update (about a dozen new internal nodes of 100 bytes each). */
 const ARENA_BYTES_PER_UPDATE = 2 * 1024;
+/**
+ * A new node in the arena, at a word-aligned offset: its 32-byte hash, 3 bytes of padding, then
+ * its encoding (node-store.ts), whose body (after the prefix byte) is word-aligned again so that
+ * hashes and bodies move between the arena and the cache as 32-bit words.
+ */
+const RECORD_PREFIX_OFFSET = STATE_HASH_BYTES + 3;
+const RECORD_BODY_OFFSET = RECORD_PREFIX_OFFSET + 1;
+const RECORD_VALUE_OFFSET = RECORD_BODY_OFFSET + CACHE_BODY_BYTES;
+const RECORD_INTERNAL_BYTES = RECORD_PREFIX_OFFSET + STATE_NODE_INTERNAL_BYTES;
 /** Entries of the explicit stack in `entries`: one pending right child per level, plus the root. */
 const ENTRIES_STACK_MAX = STATE_TREE_DEPTH_MAX + 2;
+/** Where a body sits inside an encoded node: after the prefix byte. */
+const BODY_ENCODED_OFFSET = 1;
+const HASH_WORDS = STATE_HASH_BYTES / 4;
+const BODY_WORDS = CACHE_BODY_BYTES / 4;
+
+assert(RECORD_BODY_OFFSET % 4 === 0);
+assert(RECORD_INTERNAL_BYTES % 4 === 0);
+assert(STATE_NODE_LEFT_OFFSET === BODY_ENCODED_OFFSET);
+assert(STATE_NODE_KEY_OFFSET === BODY_ENCODED_OFFSET);
+assert(STATE_NODE_INTERNAL_BYTES === BODY_ENCODED_OFFSET + CACHE_BODY_BYTES);
+assert(STATE_NODE_VALUE_HASH_OFFSET === BODY_ENCODED_OFFSET + STATE_KEY_BYTES);
+assert(RECORD_VALUE_OFFSET === RECORD_PREFIX_OFFSET + STATE_NODE_VALUE_OFFSET);
 
 /**
- * Bump allocation of the new nodes of one batch in shared buffers: a view into an ArrayBuffer is
- * much cheaper than a Uint8Array of its own (65 bytes is above V8's on-heap typed array size).
+ * Bump allocation of the new nodes of one batch in shared buffers: views into one buffer are much
+ * cheaper than a Uint8Array each (65 bytes is above V8's on-heap typed array size). `allocate`
+ * returns a word-aligned offset into `bytes` (and `words`), the buffer of the latest allocation.
  */
 class NodeArena {
+  /** The buffer of the latest allocation, and two views of it. */
+  buffer: ArrayBuffer;
+  bytes: Uint8Array;
+  words: Int32Array;
   readonly #chunkBytes: number;
-  #buffer: ArrayBuffer;
-  #offset = 0;
+  #chunkBuffer: ArrayBuffer;
+  #chunkOffset = 0;
 
   constructor(chunkBytes: number) {
     assert(chunkBytes >= ARENA_CHUNK_BYTES_MIN);
     assert(chunkBytes <= ARENA_CHUNK_BYTES_MAX);
+    assert(chunkBytes % 4 === 0);
     this.#chunkBytes = chunkBytes;
-    this.#buffer = new ArrayBuffer(chunkBytes);
+    this.#chunkBuffer = new ArrayBuffer(chunkBytes);
+    this.buffer = this.#chunkBuffer;
+    this.bytes = new Uint8Array(this.buffer);
+    this.words = new Int32Array(this.buffer);
   }
 
-  allocate(sizeBytes: number): Uint8Array {
+  /** A view of `length` bytes at `offset` of the latest allocation: cheaper than `subarray`. */
+  view(offset: number, length: number): Uint8Array {
+    return new Uint8Array(this.buffer, offset, length);
+  }
+
+  allocate(sizeBytes: number): number {
     assert(sizeBytes > 0);
-    if (sizeBytes > this.#chunkBytes / 4) return new Uint8Array(sizeBytes);
-    if (this.#offset + sizeBytes > this.#chunkBytes) {
-      this.#buffer = new ArrayBuffer(this.#chunkBytes);
-      this.#offset = 0;
+    const sizeWordsBytes = (sizeBytes + 3) & ~3;
+    if (sizeWordsBytes > this.#chunkBytes / 4) {
+      this.#use(new ArrayBuffer(sizeWordsBytes));
+      return 0;
     }
-    const view = new Uint8Array(this.#buffer, this.#offset, sizeBytes);
-    this.#offset += sizeBytes;
-    return view;
+    if (this.#chunkOffset + sizeWordsBytes > this.#chunkBytes) {
+      this.#chunkBuffer = new ArrayBuffer(this.#chunkBytes);
+      this.#chunkOffset = 0;
+    }
+    if (this.buffer !== this.#chunkBuffer) this.#use(this.#chunkBuffer);
+    const offset = this.#chunkOffset;
+    this.#chunkOffset += sizeWordsBytes;
+    assert(this.#chunkOffset <= this.#chunkBytes);
+    return offset;
+  }
+
+  #use(buffer: ArrayBuffer): void {
+    this.buffer = buffer;
+    this.bytes = new Uint8Array(buffer);
+    this.words = new Int32Array(buffer);
   }
 }
 
@@ -158,8 +218,6 @@ class Batch {
   readonly values: Array<Uint8Array | null>;
   readonly nodes: Array<[hash: Uint8Array, encodedNode: Uint8Array]> = [];
   readonly arena: NodeArena;
-  /** The kind of the node that the last `update`/`build`/`join` returned. */
-  resultKind: NodeKind = NODE_KIND_UNKNOWN;
 
   constructor(keys: Uint8Array[], values: Array<Uint8Array | null>) {
     assert(keys.length === values.length);
@@ -178,9 +236,14 @@ export class SparseMerkleTree {
   readonly #store: StateNodeStore;
   readonly #hashInto: HashIntoFunction;
   #root: Uint8Array;
+  /** The current tree by reference; its root slot holds `#root`. */
+  readonly #cache: StateNodeCache;
   /** Hash input of values: 0x02 || value. Grows to the largest value seen. */
   #valueInputScratch = new Uint8Array(1 + 1024);
+  /** The view of `#valueInputScratch` last hashed, reused while values keep their length. */
+  #valueInputView = this.#valueInputScratch.subarray(0, 1);
   readonly #valueHashScratch = new Uint8Array(STATE_HASH_BYTES);
+  readonly #loadHashScratch = new Uint8Array(STATE_HASH_BYTES);
 
   constructor(options: SparseMerkleTreeOptions = {}) {
     this.#store = options.store ?? new MemoryStateNodeStore();
@@ -191,6 +254,7 @@ export class SparseMerkleTree {
       checkRoot(options.root);
       this.#root = options.root.slice();
     }
+    this.#cache = new StateNodeCache(options.cacheNodesMax ?? STATE_TREE_CACHE_NODES_DEFAULT, this.#root);
   }
 
   /** The current root (a copy). */
@@ -207,18 +271,12 @@ export class SparseMerkleTree {
   getAt(root: Uint8Array, key: Uint8Array): Uint8Array | undefined {
     checkRoot(root);
     checkKey(key);
-    let hash = root;
-    for (let depth = 0; depth <= STATE_TREE_DEPTH_MAX; depth++) {
-      if (isEmptyHash(hash)) return undefined;
-      const encoded = this.#read(hash);
-      if (encoded[0] === STATE_LEAF_PREFIX) {
-        if (!equalKeyAt(key, encoded, STATE_NODE_KEY_OFFSET)) return undefined;
-        return this.#checkedValue(hash, encoded).slice();
-      }
-      if (depth === STATE_TREE_DEPTH_MAX) throw nodeCorrupt(hash, "internal node below the last level");
-      hash = childOf(encoded, keyBit(key, depth));
+    if (!equalHashAt(root, this.#root, 0)) return this.#getStored(root, key);
+    try {
+      return this.#getCached(key);
+    } finally {
+      this.#cache.evictOver();
     }
-    assert(false, "unreachable: the loop returns by depth 256");
   }
 
   /**
@@ -248,12 +306,20 @@ export class SparseMerkleTree {
     if (updates.length === 0) return this.root;
 
     const batch = sortedBatchOf(updates);
-    const rootNew = this.#update(this.#root, 0, 0, batch.keys.length, batch);
-    assert(rootNew.length === STATE_HASH_BYTES);
-    if (batch.nodes.length > 0) this.#store.putBatch(batch.nodes);
-    // Paired with the writes above: the new root is readable back from the store.
-    if (!isEmptyHash(rootNew)) assert(this.#store.get(rootNew) !== undefined, "new root not in store");
-    this.#root = rootNew.slice();
+    let rootNew: Uint8Array;
+    try {
+      this.#updateSlot(CACHE_ROOT_SLOT, 0, 0, batch.keys.length, batch);
+      rootNew = this.#slotHash(CACHE_ROOT_SLOT);
+      if (batch.nodes.length > 0) this.#store.putBatch(batch.nodes);
+      // Paired with the writes above: the new root is readable back from the store.
+      if (!isEmptyHash(rootNew)) assert(this.#store.get(rootNew) !== undefined, "new root not in store");
+    } catch (error) {
+      // The cache was changed in place: go back to the old root, read from the store again.
+      this.#cache.reset(this.#root);
+      throw error;
+    }
+    this.#root = rootNew;
+    this.#cache.evictOver();
     return this.root;
   }
 
@@ -264,32 +330,12 @@ export class SparseMerkleTree {
   prove(key: Uint8Array, root: Uint8Array = this.#root): StateProof {
     checkRoot(root);
     checkKey(key);
-    const siblings: Uint8Array[] = [];
-    let hash = root;
-    for (let depth = 0; depth <= STATE_TREE_DEPTH_MAX; depth++) {
-      assert(siblings.length === depth);
-      if (isEmptyHash(hash)) {
-        if (depth > 0 && isEmptyHash(siblings[depth - 1]!)) throw nodeCorrupt(hash, "two empty children");
-        return { siblings, leaf: null };
-      }
-      const encoded = this.#read(hash);
-      if (encoded[0] === STATE_LEAF_PREFIX) {
-        if (depth > 0 && isEmptyHash(siblings[depth - 1]!)) throw nodeCorrupt(hash, "leaf beside empty");
-        const leaf: StateProofLeaf = {
-          key: encoded.slice(STATE_NODE_KEY_OFFSET, STATE_NODE_KEY_OFFSET + STATE_KEY_BYTES),
-          valueHash: encoded.slice(
-            STATE_NODE_VALUE_HASH_OFFSET,
-            STATE_NODE_VALUE_HASH_OFFSET + STATE_HASH_BYTES,
-          ),
-        };
-        return { siblings, leaf };
-      }
-      if (depth === STATE_TREE_DEPTH_MAX) throw nodeCorrupt(hash, "internal node below the last level");
-      const bit = keyBit(key, depth);
-      siblings.push(childOf(encoded, 1 - bit).slice());
-      hash = childOf(encoded, bit);
+    if (!equalHashAt(root, this.#root, 0)) return this.#proveStored(key, root);
+    try {
+      return this.#proveCached(key);
+    } finally {
+      this.#cache.evictOver();
     }
-    assert(false, "unreachable: the loop returns by depth 256");
   }
 
   /**
@@ -324,241 +370,360 @@ export class SparseMerkleTree {
     }
   }
 
-  /** The new hash of the subtree `hash` at `depth` after the updates [low, high) of the batch. */
-  #update(hash: Uint8Array, depth: number, low: number, high: number, batch: Batch): Uint8Array {
+  /** `getAt` for a root other than the current one: every node from the store. */
+  #getStored(root: Uint8Array, key: Uint8Array): Uint8Array | undefined {
+    let hash = root;
+    for (let depth = 0; depth <= STATE_TREE_DEPTH_MAX; depth++) {
+      if (isEmptyHash(hash)) return undefined;
+      const encoded = this.#read(hash);
+      if (encoded[0] === STATE_LEAF_PREFIX) {
+        if (!equalKeyAt(key, encoded, STATE_NODE_KEY_OFFSET)) return undefined;
+        return this.#checkedValue(hash, encoded).slice();
+      }
+      if (depth === STATE_TREE_DEPTH_MAX) throw nodeCorrupt(hash, "internal node below the last level");
+      hash = childOf(encoded, keyBit(key, depth));
+    }
+    assert(false, "unreachable: the loop returns by depth 256");
+  }
+
+  /** `getAt` at the current root: down the cache, then the leaf's value from the store. */
+  #getCached(key: Uint8Array): Uint8Array | undefined {
+    let slot = CACHE_ROOT_SLOT;
+    for (let depth = 0; depth <= STATE_TREE_DEPTH_MAX; depth++) {
+      let node = this.#cache.words[refIndexOf(slot)]!;
+      if (node === CACHE_CHILD_UNLOADED) node = this.#load(slot);
+      if (node === CACHE_CHILD_EMPTY) return undefined;
+      if (this.#cache.kindOf(node) === CACHE_KIND_LEAF) {
+        const bytes = this.#cache.bytes;
+        if (!equalKeyAt(key, bytes, bodyOffsetOf(node))) return undefined;
+        const hash = this.#slotHash(slot);
+        const encoded = this.#read(hash);
+        // Paired with the check on load: the store still has the leaf the cache describes.
+        if (!equalBodyAt(encoded, bytes, bodyOffsetOf(node))) {
+          throw nodeCorrupt(hash, "leaf differs from the one read before");
+        }
+        return this.#checkedValue(hash, encoded).slice();
+      }
+      if (depth === STATE_TREE_DEPTH_MAX) {
+        throw nodeCorrupt(this.#slotHash(slot), "internal node below the last level");
+      }
+      slot = node * 2 + keyBit(key, depth);
+    }
+    assert(false, "unreachable: the loop returns by depth 256");
+  }
+
+  /** `prove` for a root other than the current one: every node from the store. */
+  #proveStored(key: Uint8Array, root: Uint8Array): StateProof {
+    const siblings: Uint8Array[] = [];
+    let hash = root;
+    for (let depth = 0; depth <= STATE_TREE_DEPTH_MAX; depth++) {
+      assert(siblings.length === depth);
+      if (isEmptyHash(hash)) {
+        if (depth > 0 && isEmptyHash(siblings[depth - 1]!)) throw nodeCorrupt(hash, "two empty children");
+        return { siblings, leaf: null };
+      }
+      const encoded = this.#read(hash);
+      if (encoded[0] === STATE_LEAF_PREFIX) {
+        if (depth > 0 && isEmptyHash(siblings[depth - 1]!)) throw nodeCorrupt(hash, "leaf beside empty");
+        const leaf: StateProofLeaf = {
+          key: encoded.slice(STATE_NODE_KEY_OFFSET, STATE_NODE_KEY_OFFSET + STATE_KEY_BYTES),
+          valueHash: encoded.slice(
+            STATE_NODE_VALUE_HASH_OFFSET,
+            STATE_NODE_VALUE_HASH_OFFSET + STATE_HASH_BYTES,
+          ),
+        };
+        return { siblings, leaf };
+      }
+      if (depth === STATE_TREE_DEPTH_MAX) throw nodeCorrupt(hash, "internal node below the last level");
+      const bit = keyBit(key, depth);
+      siblings.push(childOf(encoded, 1 - bit).slice());
+      hash = childOf(encoded, bit);
+    }
+    assert(false, "unreachable: the loop returns by depth 256");
+  }
+
+  /** `prove` at the current root: down the cache; the same proof as `#proveStored` would give. */
+  #proveCached(key: Uint8Array): StateProof {
+    const siblings: Uint8Array[] = [];
+    let slot = CACHE_ROOT_SLOT;
+    for (let depth = 0; depth <= STATE_TREE_DEPTH_MAX; depth++) {
+      assert(siblings.length === depth);
+      let node = this.#cache.words[refIndexOf(slot)]!;
+      if (node === CACHE_CHILD_UNLOADED) node = this.#load(slot);
+      const siblingEmpty = depth > 0 && isEmptyHash(siblings[depth - 1]!);
+      if (node === CACHE_CHILD_EMPTY) {
+        if (siblingEmpty) throw nodeCorrupt(this.#slotHash(slot ^ 1), "two empty children");
+        return { siblings, leaf: null };
+      }
+      if (this.#cache.kindOf(node) === CACHE_KIND_LEAF) {
+        if (siblingEmpty) throw nodeCorrupt(this.#slotHash(slot), "leaf beside empty");
+        const body = bodyOffsetOf(node);
+        const leaf: StateProofLeaf = {
+          key: this.#cache.bytes.slice(body, body + STATE_KEY_BYTES),
+          valueHash: this.#cache.bytes.slice(body + STATE_KEY_BYTES, body + CACHE_BODY_BYTES),
+        };
+        return { siblings, leaf };
+      }
+      if (depth === STATE_TREE_DEPTH_MAX) {
+        throw nodeCorrupt(this.#slotHash(slot), "internal node below the last level");
+      }
+      const bit = keyBit(key, depth);
+      siblings.push(this.#slotHash(node * 2 + 1 - bit));
+      slot = node * 2 + bit;
+    }
+    assert(false, "unreachable: the loop returns by depth 256");
+  }
+
+  /**
+   * Applies the updates [low, high) of the batch to the subtree at `slot` (at `depth`), in the
+   * cache, and leaves its new hash in the slot. Returns false when the subtree is unchanged.
+   */
+  #updateSlot(slot: number, depth: number, low: number, high: number, batch: Batch): boolean {
     assert(low < high);
     assert(depth <= STATE_TREE_DEPTH_MAX);
-    if (isEmptyHash(hash)) {
-      const built = this.#build(depth, low, high, batch);
-      return batch.resultKind === NODE_KIND_EMPTY ? hash : built;
+    let node = this.#cache.words[refIndexOf(slot)]!;
+    if (node === CACHE_CHILD_UNLOADED) node = this.#load(slot);
+    if (node === CACHE_CHILD_EMPTY) return this.#updateEmpty(slot, depth, low, high, batch);
+    if (this.#cache.kindOf(node) === CACHE_KIND_LEAF)
+      return this.#updateLeaf(slot, node, depth, low, high, batch);
+    if (depth === STATE_TREE_DEPTH_MAX) {
+      throw nodeCorrupt(this.#slotHash(slot), "internal node below the last level");
     }
-    const encoded = this.#read(hash);
-    if (encoded[0] === STATE_LEAF_PREFIX) return this.#updateLeaf(hash, encoded, depth, low, high, batch);
-    if (depth === STATE_TREE_DEPTH_MAX) throw nodeCorrupt(hash, "internal node below the last level");
     assert(sharePrefix(batch.keys[low]!, batch.keys[high - 1]!, depth));
-
-    const middle = splitIndex(batch.keys, depth, low, high);
-    // A side stays null while unchanged: #join copies it from `encoded` without a view.
-    let leftNew: Uint8Array | null = null;
-    let leftKind: NodeKind = NODE_KIND_UNKNOWN;
-    if (low < middle) {
-      const left = childOf(encoded, 0);
-      const result = this.#update(left, depth + 1, low, middle, batch);
-      if (result !== left) {
-        leftNew = result;
-        leftKind = batch.resultKind;
-      }
-    }
-    let rightNew: Uint8Array | null = null;
-    let rightKind: NodeKind = NODE_KIND_UNKNOWN;
-    if (middle < high) {
-      const right = childOf(encoded, 1);
-      const result = this.#update(right, depth + 1, middle, high, batch);
-      if (result !== right) {
-        rightNew = result;
-        rightKind = batch.resultKind;
-      }
-    }
-    if (leftNew === null && rightNew === null) {
-      batch.resultKind = NODE_KIND_INTERNAL;
-      return hash;
-    }
-    return this.#join(leftNew, leftKind, rightNew, rightKind, encoded, batch);
+    if (!this.#updateChildren(node, depth, low, high, batch)) return false;
+    this.#join(slot, node, batch);
+    return true;
   }
 
-  /** The new hash of a subtree holding only the leaf `hash` at `depth`, after [low, high). */
-  #updateLeaf(
-    hash: Uint8Array,
-    encoded: Uint8Array,
-    depth: number,
-    low: number,
-    high: number,
-    batch: Batch,
-  ): Uint8Array {
-    assert(low < high);
-    assert(encoded[0] === STATE_LEAF_PREFIX);
+  /** Splits [low, high) by bit `depth` between the two child slots of `node`. */
+  #updateChildren(node: number, depth: number, low: number, high: number, batch: Batch): boolean {
+    assert(depth < STATE_TREE_DEPTH_MAX);
+    const middle = splitIndex(batch.keys, depth, low, high);
+    let changed = false;
+    if (low < middle && this.#updateSlot(node * 2, depth + 1, low, middle, batch)) changed = true;
+    if (middle < high && this.#updateSlot(node * 2 + 1, depth + 1, middle, high, batch)) changed = true;
+    return changed;
+  }
+
+  /** `#updateSlot` for an empty subtree: a new leaf, or a new internal node that `#join` may collapse. */
+  #updateEmpty(slot: number, depth: number, low: number, high: number, batch: Batch): boolean {
+    assert(this.#cache.words[refIndexOf(slot)] === CACHE_CHILD_EMPTY);
     if (high - low === 1) {
-      const sameKey = equalKeyAt(batch.keys[low]!, encoded, STATE_NODE_KEY_OFFSET);
       const value = batch.values[low]!;
-      if (sameKey && value === null) {
-        batch.resultKind = NODE_KIND_EMPTY;
-        return EMPTY_HASH;
-      }
-      if (sameKey) return this.#makeLeaf(low, batch, hash, encoded);
-      if (value === null) {
-        batch.resultKind = NODE_KIND_LEAF;
-        return hash;
-      }
-    }
-    // Push the leaf one level down beside the updates, until they part.
-    if (depth === STATE_TREE_DEPTH_MAX) throw nodeCorrupt(hash, "leaf key repeats in its subtree");
-    const middle = splitIndex(batch.keys, depth, low, high);
-    const leafBit = (encoded[STATE_NODE_KEY_OFFSET + (depth >> 3)]! >> (7 - (depth & 7))) & 1;
-    let leftNew: Uint8Array;
-    let leftKind: NodeKind;
-    let rightNew: Uint8Array;
-    let rightKind: NodeKind;
-    if (leafBit === 0) {
-      leftNew = low < middle ? this.#updateLeaf(hash, encoded, depth + 1, low, middle, batch) : hash;
-      leftKind = low < middle ? batch.resultKind : NODE_KIND_LEAF;
-      rightNew = middle < high ? this.#build(depth + 1, middle, high, batch) : EMPTY_HASH;
-      rightKind = middle < high ? batch.resultKind : NODE_KIND_EMPTY;
-    } else {
-      leftNew = low < middle ? this.#build(depth + 1, low, middle, batch) : EMPTY_HASH;
-      leftKind = low < middle ? batch.resultKind : NODE_KIND_EMPTY;
-      rightNew = middle < high ? this.#updateLeaf(hash, encoded, depth + 1, middle, high, batch) : hash;
-      rightKind = middle < high ? batch.resultKind : NODE_KIND_LEAF;
-    }
-    return this.#join(leftNew, leftKind, rightNew, rightKind, null, batch);
-  }
-
-  /** The hash of a new subtree at `depth` holding the non-null updates of [low, high). */
-  #build(depth: number, low: number, high: number, batch: Batch): Uint8Array {
-    assert(low < high);
-    assert(depth <= STATE_TREE_DEPTH_MAX);
-    if (high - low === 1) {
-      if (batch.values[low] === null) {
-        batch.resultKind = NODE_KIND_EMPTY;
-        return EMPTY_HASH;
-      }
-      return this.#makeLeaf(low, batch, null, null);
+      if (value === null) return false;
+      const leaf = this.#cache.allocateLeaf();
+      const body = bodyOffsetOf(leaf);
+      copyKey(batch.keys[low]!, this.#cache.bytes, body);
+      this.#hashValueInto(this.#cache.bytes, body + STATE_KEY_BYTES, value);
+      this.#cache.words[refIndexOf(slot)] = leaf;
+      this.#hashLeaf(slot, leaf, value, batch);
+      return true;
     }
     // Distinct sorted keys part before the last level.
     assert(depth < STATE_TREE_DEPTH_MAX);
-    assert(sharePrefix(batch.keys[low]!, batch.keys[high - 1]!, depth));
-    const middle = splitIndex(batch.keys, depth, low, high);
-    let left: Uint8Array = EMPTY_HASH;
-    let leftKind: NodeKind = NODE_KIND_EMPTY;
-    if (low < middle) {
-      left = this.#build(depth + 1, low, middle, batch);
-      leftKind = batch.resultKind;
+    const node = this.#cache.allocateInternal();
+    this.#cache.words[refIndexOf(slot)] = node;
+    const changed = this.#updateChildren(node, depth, low, high, batch);
+    this.#join(slot, node, batch);
+    // Nothing but deletions of absent keys: everything collapsed back to empty.
+    assert(changed === (this.#cache.words[refIndexOf(slot)] !== CACHE_CHILD_EMPTY));
+    return changed;
+  }
+
+  /** `#updateSlot` for a subtree holding only the leaf `leaf`. */
+  #updateLeaf(slot: number, leaf: number, depth: number, low: number, high: number, batch: Batch): boolean {
+    assert(low < high);
+    assert(this.#cache.kindOf(leaf) === CACHE_KIND_LEAF);
+    if (high - low === 1) {
+      const sameKey = equalKeyAt(batch.keys[low]!, this.#cache.bytes, bodyOffsetOf(leaf));
+      const value = batch.values[low]!;
+      if (sameKey && value === null) {
+        this.#cache.free(leaf);
+        this.#setEmpty(slot);
+        return true;
+      }
+      if (sameKey) return this.#rewriteLeaf(slot, leaf, value!, batch);
+      if (value === null) return false;
     }
-    let right: Uint8Array = EMPTY_HASH;
-    let rightKind: NodeKind = NODE_KIND_EMPTY;
-    if (middle < high) {
-      right = this.#build(depth + 1, middle, high, batch);
-      rightKind = batch.resultKind;
-    }
-    return this.#join(left, leftKind, right, rightKind, null, batch);
+    // Push the leaf one level down under a new internal node, beside the updates, until they part.
+    if (depth === STATE_TREE_DEPTH_MAX)
+      throw nodeCorrupt(this.#slotHash(slot), "leaf key repeats in its subtree");
+    const node = this.#cache.allocateInternal();
+    const bytes = this.#cache.bytes;
+    const leafBit = (bytes[bodyOffsetOf(leaf) + (depth >> 3)]! >> (7 - (depth & 7))) & 1;
+    const leafSlot = node * 2 + leafBit;
+    bytes.copyWithin(hashOffsetOf(leafSlot), hashOffsetOf(slot), hashOffsetOf(slot) + STATE_HASH_BYTES);
+    this.#cache.words[refIndexOf(leafSlot)] = leaf;
+    this.#cache.words[refIndexOf(slot)] = node;
+    const changed = this.#updateChildren(node, depth, low, high, batch);
+    this.#join(slot, node, batch);
+    // Unchanged below (absent keys deleted, a value rewritten as it was): back to the same leaf.
+    if (!changed) assert(this.#cache.words[refIndexOf(slot)] === leaf);
+    return changed;
+  }
+
+  /** Gives the leaf `leaf` the value `value`; false when it already had it. */
+  #rewriteLeaf(slot: number, leaf: number, value: Uint8Array, batch: Batch): boolean {
+    const valueHashOffset = bodyOffsetOf(leaf) + STATE_KEY_BYTES;
+    this.#hashValueInto(this.#valueHashScratch, 0, value);
+    if (equalHashAt(this.#valueHashScratch, this.#cache.bytes, valueHashOffset)) return false;
+    this.#cache.bytes.set(this.#valueHashScratch, valueHashOffset);
+    this.#hashLeaf(slot, leaf, value, batch);
+    return true;
   }
 
   /**
-   * The parent of two subtrees, collapsed: (empty, empty) is empty, (leaf, empty) is the leaf. A
-   * null side is the unchanged child of `parent` (the old node at this place).
+   * The parent `node` at `slot` after its children changed, collapsed: (empty, empty) is empty,
+   * (leaf, empty) and (empty, leaf) are the leaf. Otherwise it is hashed and written.
    */
-  #join(
-    left: Uint8Array | null,
-    leftKind: NodeKind,
-    right: Uint8Array | null,
-    rightKind: NodeKind,
-    parent: Uint8Array | null,
-    batch: Batch,
-  ): Uint8Array {
-    let leftNode = left;
-    let rightNode = right;
-    let leftKindKnown = leftKind;
-    let rightKindKnown = rightKind;
-    if (leftNode === null) {
-      assert(parent !== null);
-      assert(leftKind === NODE_KIND_UNKNOWN);
-      if (isEmptyAt(parent, STATE_NODE_LEFT_OFFSET)) leftKindKnown = NODE_KIND_EMPTY;
+  #join(slot: number, node: number, batch: Batch): void {
+    const cache = this.#cache;
+    const left = cache.words[refIndexOf(node * 2)]!;
+    const right = cache.words[refIndexOf(node * 2 + 1)]!;
+    if (left === CACHE_CHILD_EMPTY && right === CACHE_CHILD_EMPTY) {
+      cache.free(node);
+      this.#setEmpty(slot);
+      return;
     }
-    if (rightNode === null) {
-      assert(parent !== null);
-      assert(rightKind === NODE_KIND_UNKNOWN);
-      if (isEmptyAt(parent, STATE_NODE_RIGHT_OFFSET)) rightKindKnown = NODE_KIND_EMPTY;
-    }
-    if (leftKindKnown === NODE_KIND_EMPTY) {
-      if (rightKindKnown === NODE_KIND_EMPTY) {
-        batch.resultKind = NODE_KIND_EMPTY;
-        return EMPTY_HASH;
-      }
-      if (rightKindKnown === NODE_KIND_UNKNOWN) {
-        rightNode ??= childOf(parent!, 1);
-        rightKindKnown = this.#kindOfStored(rightNode);
-      }
-      if (rightKindKnown === NODE_KIND_LEAF) {
-        batch.resultKind = NODE_KIND_LEAF;
-        return rightNode ?? childOf(parent!, 1);
-      }
-    } else if (rightKindKnown === NODE_KIND_EMPTY) {
-      if (leftKindKnown === NODE_KIND_UNKNOWN) {
-        leftNode ??= childOf(parent!, 0);
-        leftKindKnown = this.#kindOfStored(leftNode);
-      }
-      if (leftKindKnown === NODE_KIND_LEAF) {
-        batch.resultKind = NODE_KIND_LEAF;
-        return leftNode ?? childOf(parent!, 0);
+    if (left === CACHE_CHILD_EMPTY || right === CACHE_CHILD_EMPTY) {
+      const otherSlot = left === CACHE_CHILD_EMPTY ? node * 2 + 1 : node * 2;
+      let other = cache.words[refIndexOf(otherSlot)]!;
+      if (other === CACHE_CHILD_UNLOADED) other = this.#load(otherSlot);
+      if (cache.kindOf(other) === CACHE_KIND_LEAF) {
+        const otherHash = hashOffsetOf(otherSlot);
+        cache.bytes.copyWithin(hashOffsetOf(slot), otherHash, otherHash + STATE_HASH_BYTES);
+        cache.words[refIndexOf(slot)] = other;
+        cache.free(node);
+        return;
       }
     }
-    const encoded = batch.arena.allocate(STATE_NODE_INTERNAL_BYTES);
-    encoded[0] = STATE_INTERNAL_PREFIX;
-    if (leftNode === null) copyHash(parent!, STATE_NODE_LEFT_OFFSET, encoded, STATE_NODE_LEFT_OFFSET);
-    else copyHash(leftNode, 0, encoded, STATE_NODE_LEFT_OFFSET);
-    if (rightNode === null) copyHash(parent!, STATE_NODE_RIGHT_OFFSET, encoded, STATE_NODE_RIGHT_OFFSET);
-    else copyHash(rightNode, 0, encoded, STATE_NODE_RIGHT_OFFSET);
-    const hash = batch.arena.allocate(STATE_HASH_BYTES);
-    this.#hashInto(hash, encoded);
-    assert(!isEmptyHash(hash));
-    batch.nodes.push([hash, encoded]);
-    batch.resultKind = NODE_KIND_INTERNAL;
-    return hash;
+    this.#hashInternal(slot, node, batch);
   }
 
-  /**
-   * The leaf for update `index` (its value is not null). When it replaces an existing leaf with
-   * the same value, the existing leaf is kept and nothing is written.
-   */
-  #makeLeaf(
-    index: number,
-    batch: Batch,
-    hashOld: Uint8Array | null,
-    encodedOld: Uint8Array | null,
-  ): Uint8Array {
-    const key = batch.keys[index]!;
-    const value = batch.values[index]!;
-    assert(value !== null);
-    this.#hashValueInto(this.#valueHashScratch, value);
-    batch.resultKind = NODE_KIND_LEAF;
-    if (hashOld !== null && encodedOld !== null) {
-      assert(equalKeyAt(key, encodedOld, STATE_NODE_KEY_OFFSET));
-      if (equalKeyAt(this.#valueHashScratch, encodedOld, STATE_NODE_VALUE_HASH_OFFSET)) return hashOld;
-    }
-    const encoded = batch.arena.allocate(STATE_NODE_LEAF_HEADER_BYTES + value.length);
-    encoded[0] = STATE_LEAF_PREFIX;
-    encoded.set(key, STATE_NODE_KEY_OFFSET);
-    encoded.set(this.#valueHashScratch, STATE_NODE_VALUE_HASH_OFFSET);
-    encoded.set(value, STATE_NODE_VALUE_OFFSET);
-    const hash = batch.arena.allocate(STATE_HASH_BYTES);
-    this.#hashInto(hash, encoded.subarray(0, STATE_NODE_LEAF_HEADER_BYTES));
-    assert(!isEmptyHash(hash));
-    batch.nodes.push([hash, encoded]);
-    return hash;
+  /** Encodes the internal node `node` as a new node of the batch; its hash goes to `slot`. */
+  #hashInternal(slot: number, node: number, batch: Batch): void {
+    const arena = batch.arena;
+    const offset = arena.allocate(RECORD_INTERNAL_BYTES);
+    arena.bytes[offset + RECORD_PREFIX_OFFSET] = STATE_INTERNAL_PREFIX;
+    copyWords(
+      this.#cache.words,
+      (node * CACHE_RECORD_BYTES + CACHE_BODY_OFFSET) >> 2,
+      arena.words,
+      (offset + RECORD_BODY_OFFSET) >> 2,
+      BODY_WORDS,
+    );
+    const encoded = arena.view(offset + RECORD_PREFIX_OFFSET, STATE_NODE_INTERNAL_BYTES);
+    this.#writeNode(slot, arena, offset, encoded, encoded, batch);
   }
 
-  #hashValueInto(output: Uint8Array, value: Uint8Array): void {
+  /** Encodes the leaf `leaf` (its body already final) with `value` as a new node; hash to `slot`. */
+  #hashLeaf(slot: number, leaf: number, value: Uint8Array, batch: Batch): void {
+    const arena = batch.arena;
+    const offset = arena.allocate(RECORD_VALUE_OFFSET + value.length);
+    arena.bytes[offset + RECORD_PREFIX_OFFSET] = STATE_LEAF_PREFIX;
+    copyWords(
+      this.#cache.words,
+      (leaf * CACHE_RECORD_BYTES + CACHE_BODY_OFFSET) >> 2,
+      arena.words,
+      (offset + RECORD_BODY_OFFSET) >> 2,
+      BODY_WORDS,
+    );
+    arena.bytes.set(value, offset + RECORD_VALUE_OFFSET);
+    const encoded = arena.view(offset + RECORD_PREFIX_OFFSET, STATE_NODE_LEAF_HEADER_BYTES + value.length);
+    const hashInput = arena.view(offset + RECORD_PREFIX_OFFSET, STATE_NODE_LEAF_HEADER_BYTES);
+    this.#writeNode(slot, arena, offset, encoded, hashInput, batch);
+  }
+
+  /** Hashes `hashInput` into the record at `offset` and into `slot`; queues the node for the store. */
+  #writeNode(
+    slot: number,
+    arena: NodeArena,
+    offset: number,
+    encoded: Uint8Array,
+    hashInput: Uint8Array,
+    batch: Batch,
+  ): void {
+    assert(hashInput.length === STATE_NODE_LEAF_HEADER_BYTES);
+    assert(encoded.length >= STATE_NODE_LEAF_HEADER_BYTES);
+    this.#hashInto(arena.bytes, offset, hashInput);
+    const words = arena.words;
+    const word = offset >> 2;
+    assert(
+      (words[word]! | words[word + 1]! | words[word + 2]! | words[word + 3]!) !== 0 ||
+        (words[word + 4]! | words[word + 5]! | words[word + 6]! | words[word + 7]!) !== 0,
+      "a node hash is never 32 zero bytes",
+    );
+    copyWords(words, word, this.#cache.words, hashOffsetOf(slot) >> 2, HASH_WORDS);
+    batch.nodes.push([arena.view(offset, STATE_HASH_BYTES), encoded]);
+  }
+
+  /** Reads the node whose hash `slot` holds into the cache, checked against that hash. */
+  #load(slot: number): number {
+    const cache = this.#cache;
+    assert(cache.words[refIndexOf(slot)] === CACHE_CHILD_UNLOADED);
+    const hash = this.#slotHash(slot);
+    assert(!isEmptyHash(hash), "an unloaded subtree is never empty");
+    const encoded = this.#read(hash);
+    // Paired with the hashing on write: the cache only holds nodes that match their hash.
+    this.#hashInto(this.#loadHashScratch, 0, encoded.subarray(0, STATE_NODE_LEAF_HEADER_BYTES));
+    if (!equalHashAt(this.#loadHashScratch, hash, 0)) throw nodeCorrupt(hash, "node does not match its hash");
+    const isLeaf = encoded[0] === STATE_LEAF_PREFIX;
+    const node = isLeaf ? cache.allocateLeaf() : cache.allocateInternal();
+    const body = bodyOffsetOf(node);
+    const bytes = cache.bytes;
+    for (let index = 0; index < CACHE_BODY_BYTES; index++)
+      bytes[body + index] = encoded[BODY_ENCODED_OFFSET + index]!;
+    if (!isLeaf) {
+      const left = node * 2;
+      cache.words[refIndexOf(left)] = isZeroAt(bytes, hashOffsetOf(left))
+        ? CACHE_CHILD_EMPTY
+        : CACHE_CHILD_UNLOADED;
+      cache.words[refIndexOf(left + 1)] = isZeroAt(bytes, hashOffsetOf(left + 1))
+        ? CACHE_CHILD_EMPTY
+        : CACHE_CHILD_UNLOADED;
+    }
+    cache.words[refIndexOf(slot)] = node;
+    return node;
+  }
+
+  /** The hash held in `slot` (a copy). */
+  #slotHash(slot: number): Uint8Array {
+    const offset = hashOffsetOf(slot);
+    return this.#cache.bytes.slice(offset, offset + STATE_HASH_BYTES);
+  }
+
+  #setEmpty(slot: number): void {
+    this.#cache.words[refIndexOf(slot)] = CACHE_CHILD_EMPTY;
+    const offset = hashOffsetOf(slot);
+    this.#cache.bytes.fill(0, offset, offset + STATE_HASH_BYTES);
+  }
+
+  /** Writes HASH(0x02 || value) into output[outputOffset, +32). */
+  #hashValueInto(output: Uint8Array, outputOffset: number, value: Uint8Array): void {
     assert(value.length > 0);
     assert(value.length <= STATE_VALUE_BYTES_MAX);
-    if (this.#valueInputScratch.length < 1 + value.length) {
-      this.#valueInputScratch = new Uint8Array(1 + value.length);
+    const inputBytes = 1 + value.length;
+    if (this.#valueInputScratch.length < inputBytes) {
+      this.#valueInputScratch = new Uint8Array(inputBytes);
+      this.#valueInputView = this.#valueInputScratch.subarray(0, inputBytes);
     }
-    this.#valueInputScratch[0] = STATE_VALUE_PREFIX;
-    this.#valueInputScratch.set(value, 1);
-    this.#hashInto(output, this.#valueInputScratch.subarray(0, 1 + value.length));
+    if (this.#valueInputView.length !== inputBytes) {
+      this.#valueInputView = this.#valueInputScratch.subarray(0, inputBytes);
+    }
+    const input = this.#valueInputView;
+    input[0] = STATE_VALUE_PREFIX;
+    input.set(value, 1);
+    this.#hashInto(output, outputOffset, input);
   }
 
   /** The value bytes of a stored leaf (a view), after checking them against its valueHash. */
   #checkedValue(hash: Uint8Array, encoded: Uint8Array): Uint8Array {
     const value = encoded.subarray(STATE_NODE_VALUE_OFFSET);
-    this.#hashValueInto(this.#valueHashScratch, value);
+    this.#hashValueInto(this.#valueHashScratch, 0, value);
     if (!equalKeyAt(this.#valueHashScratch, encoded, STATE_NODE_VALUE_HASH_OFFSET)) {
       throw nodeCorrupt(hash, "leaf value does not match its hash");
     }
     return value;
-  }
-
-  #kindOfStored(hash: Uint8Array): NodeKind {
-    return this.#read(hash)[0] === STATE_LEAF_PREFIX ? NODE_KIND_LEAF : NODE_KIND_INTERNAL;
   }
 
   /** A stored node (read-only bytes), checked for shape; typed errors when missing or garbled. */
@@ -633,20 +798,40 @@ function keyBit(key: Uint8Array, depth: number): number {
   return (key[depth >> 3]! >> (7 - (depth & 7))) & 1;
 }
 
-/** True when the 32 bytes at `offset` are all zero (the empty subtree). */
-function isEmptyAt(bytes: Uint8Array, offset: number): boolean {
+/** Copies a 32-byte key to target[targetOffset, +32); a loop is cheaper than `set` at this size. */
+function copyKey(key: Uint8Array, target: Uint8Array, targetOffset: number): void {
+  assert(key.length === STATE_KEY_BYTES);
+  assert(targetOffset + STATE_KEY_BYTES <= target.length);
+  for (let index = 0; index < STATE_KEY_BYTES; index++) target[targetOffset + index] = key[index]!;
+}
+
+/** Copies `count` 32-bit words: hashes and bodies are word-aligned in the cache and the arena. */
+function copyWords(
+  source: Int32Array,
+  sourceWord: number,
+  target: Int32Array,
+  targetWord: number,
+  count: number,
+): void {
+  assert(sourceWord + count <= source.length);
+  assert(targetWord + count <= target.length);
+  for (let index = 0; index < count; index++) target[targetWord + index] = source[sourceWord + index]!;
+}
+
+/** True when the 32 bytes of `hash` equal `bytes[offset, offset + 32)`. */
+function equalHashAt(hash: Uint8Array, bytes: Uint8Array, offset: number): boolean {
   for (let index = 0; index < STATE_HASH_BYTES; index++) {
-    if (bytes[offset + index] !== 0) return false;
+    if (hash[index] !== bytes[offset + index]) return false;
   }
   return true;
 }
 
-/** Copies 32 bytes; a loop is cheaper than a view plus `set` at this size. */
-function copyHash(source: Uint8Array, sourceOffset: number, target: Uint8Array, targetOffset: number): void {
-  assert(sourceOffset + STATE_HASH_BYTES <= source.length);
-  assert(targetOffset + STATE_HASH_BYTES <= target.length);
-  for (let index = 0; index < STATE_HASH_BYTES; index++)
-    target[targetOffset + index] = source[sourceOffset + index]!;
+/** True when the body of an encoded node equals the cached body at `bodies[offset, +64)`. */
+function equalBodyAt(encoded: Uint8Array, bodies: Uint8Array, offset: number): boolean {
+  for (let index = 0; index < CACHE_BODY_BYTES; index++) {
+    if (encoded[BODY_ENCODED_OFFSET + index] !== bodies[offset + index]) return false;
+  }
+  return true;
 }
 
 function isEmptyHash(hash: Uint8Array): boolean {
