@@ -750,6 +750,13 @@ function enterRound(state: MutableState, out: ConsensusOutput[], round: number):
 function resumeRound(state: MutableState, out: ConsensusOutput[]): void {
   event(out, "round_started", state.height, state.round);
   for (const message of ownMessages(state)) out.push({ kind: "broadcast", message });
+  // A torn write kept the lock but lost the precommit written right after it: finish that step
+  // (line 40). Without it a node whose precommit the others need would wait forever.
+  const precommitted = state.ownVotes.has(ownVoteKey(VOTE_TYPE.precommit, state.round));
+  if (state.lockedValue !== null && state.lockedRound === state.round && !precommitted) {
+    state.flags.lockRuleFired = true;
+    castVote(state, out, VOTE_TYPE.precommit, state.lockedValue.hash);
+  }
   if (state.step !== "propose") return;
   if (isOwnTurn(state) && !state.ownProposals.has(state.round)) {
     if (state.validValue !== null) propose(state, out, state.validValue, state.validRound);

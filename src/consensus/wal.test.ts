@@ -275,6 +275,38 @@ describe("restoring from the WAL", () => {
     assert.equal(resumed.outputs.filter((output) => output.kind === "walAppend").length, 0);
   });
 
+  it("after a torn write that kept the lock but lost the precommit, sends that precommit", () => {
+    const sink = { sent: [] as ConsensusOutput[], wal: [] as Uint8Array[][], checkpoint: genesis(set) };
+    const holder = { state: createState(makeConfig(keys[self]!), genesis(set)) };
+    const proposer = probe.book.schedule.proposerOf(0);
+    drive(
+      holder,
+      [
+        { kind: "start" },
+        { kind: "proposal", proposal: signProposal(keys[proposer]!, 1n, 0, -1, v) },
+        { kind: "valueValidated", height: 1n, valueHash: v.hash, verdict: "valid" },
+        { kind: "vote", vote: signVote(keys[1]!, 1, VOTE_TYPE.prevote, 1n, 0, v.hash) },
+        { kind: "vote", vote: signVote(keys[2]!, 2, VOTE_TYPE.prevote, 1n, 0, v.hash) },
+      ],
+      sink,
+    );
+    const records = sink.wal.flat();
+    const kinds = records.map((record) => decodeWalRecord(record).kind);
+    assert.deepEqual(kinds, ["vote", "lock", "vote"], "prevote, lock, precommit");
+    const torn = restoreState(makeConfig(keys[self]!), genesis(set), records.slice(0, 2));
+    const resumed = step(torn, { kind: "start" });
+    const precommits = resumed.outputs.filter(
+      (output) =>
+        output.kind === "broadcast" &&
+        output.message.kind === "vote" &&
+        output.message.vote.type === VOTE_TYPE.precommit,
+    );
+    assert.equal(precommits.length, 1);
+    const first = resumed.outputs.findIndex((output) => output.kind === "walAppend");
+    const sent = resumed.outputs.indexOf(precommits[0]!);
+    assert.ok(first >= 0 && first < sent, "written before it is sent");
+  });
+
   it("refuses a malformed record and a record past the checkpoint", () => {
     assert.throws(
       () => restoreState(makeConfig(keys[self]!), genesis(set), [new Uint8Array([1, 2, 3])]),
