@@ -5,6 +5,7 @@
  * @module
  */
 export { StateError, StateErrorCode } from "./errors.ts";
+export { STATE_TREE_CACHE_NODES_DEFAULT, STATE_TREE_CACHE_NODES_MAX } from "./node-cache.ts";
 export {
   MemoryStateNodeStore,
   STATE_NODE_BYTES_MAX,

@@ -9,7 +9,7 @@
  * so the garbage collector sees one typed array however large the tree grows), read through two
  * views, `words` (Int32) and `bytes`. Everything a visit needs sits in the node's own record, so
  * a visit costs one trip to memory (random access on a large heap costs 200-550 ns on the
- * development VM, scratch/smt/latency.mjs): with one array per field it cost three.
+ * development VM, measured 2026-11): with one array per field it cost three.
  *   word 0, 1         refs of the left and right child (CACHE_CHILD_EMPTY, CACHE_CHILD_UNLOADED
  *                     or the child's id); word 0 links free records
  *   word 2            kind (CACHE_KIND_*)
@@ -23,8 +23,9 @@
  *
  * Memory: CACHE_RECORD_BYTES = 80 bytes per cached node. A tree of n random keys has about
  * 1.44 n internal nodes besides its n leaves (measured 2.45 nodes per key), so caching all of it
- * costs about 2.45 * 80 = 196 bytes per key (2.0e8 bytes at 10^6 keys); the buffer grows by half
- * when full, so up to 1.5 times that may be allocated.
+ * costs about 2.45 * 80 = 196 bytes per key (2.0e8 bytes at 10^6 keys). The buffer grows by half
+ * when full and shrinks only on `reset`, so it holds up to 1.5 times the largest count reached:
+ * worst case 1.5 * 80 * (nodesMax + the nodes one batch touches), 503 MB for the default bound.
  *
  * Bound: between operations the cache holds at most `nodesMax` nodes. An operation that leaves
  * more (a batch or a cold read) ends with `evictOver`, which keeps the top levels of the tree (the

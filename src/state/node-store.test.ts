@@ -59,6 +59,21 @@ describe("MemoryStateNodeStore", () => {
     assert.deepEqual(store.get(small[0]), small[1]);
   });
 
+  it("keeps nodes of every size modulo 4, across slabs", () => {
+    const store = new MemoryStateNodeStore();
+    // 45,000 nodes of about 104 bytes each fill more than one 4 MiB slab.
+    const nodes = Array.from({ length: 45_000 }, (_, index) =>
+      index % 3 === 0 ? leafNode(index, 1 + (index % 8)) : internalNode(index),
+    );
+    store.putBatch(nodes);
+    assert.equal(store.size, nodes.length);
+    for (let index = 0; index < nodes.length; index += 7) {
+      const [hash, encoded] = nodes[index]!;
+      assert.deepEqual(store.get(hash), encoded, `node ${index}`);
+    }
+    assert.deepEqual(store.get(nodes[nodes.length - 1]![0]), nodes[nodes.length - 1]![1]);
+  });
+
   it("finds hashes that share their first bytes (probing)", () => {
     const store = new MemoryStateNodeStore();
     const nodes: Array<[Uint8Array, Uint8Array]> = [];

@@ -18,8 +18,9 @@ import fc from "fast-check";
 import { bytesToHex, compareBytes, hexToBytes, utf8 } from "../base/bytes.ts";
 import { STATE_BATCH_UPDATES_MAX, STATE_VALUE_BYTES_MAX } from "../base/limits.ts";
 import { sha256 as portableSha256 } from "../crypto/portable/sha256.ts";
-import { sha256 as nativeSha256 } from "../crypto/sha256.ts";
+import { sha256 as nativeSha256, sha256Into } from "../crypto/sha256.ts";
 import { StateError, StateErrorCode } from "./errors.ts";
+import { STATE_TREE_CACHE_NODES_MAX } from "./node-cache.ts";
 import { MemoryStateNodeStore, type StateNodeStore } from "./node-store.ts";
 import { SparseMerkleTree, type StateUpdate } from "./sparse-merkle-tree.ts";
 import { verifyStateProof } from "./state-proof.ts";
@@ -156,6 +157,32 @@ describe("SparseMerkleTree vectors", () => {
     const wrapped = new SparseMerkleTree({ hash: (data) => nativeSha256(data) });
     assert.equal(bytesToHex(portable.applyBatch(updates)), ROOT_K1_K2_K3_K4_HEX);
     assert.equal(bytesToHex(wrapped.applyBatch(updates)), ROOT_K1_K2_K3_K4_HEX);
+  });
+});
+
+describe("sha256Into (the tree's native hash path)", () => {
+  it("writes the digest of any view at any offset, touching nothing else", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 200 }),
+        fc.nat({ max: 64 }),
+        fc.nat({ max: 40 }),
+        (data, inputOffset, outputOffset) => {
+          const backing = new Uint8Array(inputOffset + data.length + 3).fill(0xee);
+          backing.set(data, inputOffset);
+          const input = backing.subarray(inputOffset, inputOffset + data.length);
+          const output = new Uint8Array(outputOffset + 32 + 5).fill(0x77);
+          sha256Into(output, outputOffset, input);
+          assert.deepEqual(output.subarray(outputOffset, outputOffset + 32), portableSha256(data));
+          assert.ok(output.subarray(0, outputOffset).every((byte) => byte === 0x77));
+          assert.ok(output.subarray(outputOffset + 32).every((byte) => byte === 0x77));
+          assert.deepEqual(nativeSha256(input), portableSha256(data));
+        },
+      ),
+      { numRuns: 100 },
+    );
+    assert.throws(() => sha256Into(new Uint8Array(40), 9, new Uint8Array(1)), { name: "AssertionError" });
+    assert.throws(() => sha256Into(new Uint8Array(40), -1, new Uint8Array(1)), { name: "AssertionError" });
   });
 });
 
@@ -431,3 +458,143 @@ describe("SparseMerkleTree input and store errors", () => {
       assert.ok(compareBytes(sorted[index - 1]!, sorted[index]!) < 0);
   });
 });
+
+/** Everything a caller can observe of a tree for the given keys at its current root. */
+function observe(tree: SparseMerkleTree, keys: readonly Uint8Array[]): unknown {
+  return {
+    root: bytesToHex(tree.root),
+    values: keys.map((key) => tree.get(key)),
+    proofs: keys.map((key) => tree.prove(key)),
+    entries: [...tree.entries()].map((entry) => [bytesToHex(entry.key), entry.value]),
+  };
+}
+
+describe("SparseMerkleTree node cache", () => {
+  it("gives identical results whatever its bound (eviction and cold reads included)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(updateArbitrary, { maxLength: 16 }), { minLength: 1, maxLength: 6 }),
+        fc.constantFrom(0, 1, 2, 5, 16),
+        fc.boolean(),
+        (batches, cacheNodesMax, portable) => {
+          const hash = portable ? portableSha256 : nativeSha256;
+          const large = new SparseMerkleTree({ hash });
+          const small = new SparseMerkleTree({ hash, cacheNodesMax });
+          const keys = batches.flat().map((update) => update.key);
+          const roots: Uint8Array[] = [];
+          for (const batch of batches) {
+            assert.equal(bytesToHex(small.applyBatch(batch)), bytesToHex(large.applyBatch(batch)));
+            assert.deepEqual(observe(small, keys), observe(large, keys));
+            roots.push(large.root);
+          }
+          // Older roots read through the store, the same in both.
+          for (const root of roots) {
+            for (const key of keys) {
+              assert.deepEqual(small.getAt(root, key), large.getAt(root, key));
+              assert.deepEqual(small.prove(key, root), large.prove(key, root));
+            }
+          }
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+
+  it("works from just a root over a store another tree wrote (reopening)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(updateArbitrary, { maxLength: 20 }), { minLength: 2, maxLength: 5 }),
+        fc.constantFrom(0, 3, 1_000_000),
+        (batches, cacheNodesMax) => {
+          const store = new MemoryStateNodeStore();
+          const writer = new SparseMerkleTree({ store });
+          for (const batch of batches.slice(0, -1)) writer.applyBatch(batch);
+          const reopened = new SparseMerkleTree({ store, root: writer.root, cacheNodesMax });
+          const keys = batches.flat().map((update) => update.key);
+          assert.deepEqual(observe(reopened, keys), observe(writer, keys));
+          // Both go on from there alike, the reopened one reading its nodes from the store.
+          const last = batches[batches.length - 1]!;
+          assert.equal(bytesToHex(reopened.applyBatch(last)), bytesToHex(writer.applyBatch(last)));
+          assert.deepEqual(observe(reopened, keys), observe(writer, keys));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it("keeps working after a batch fails on a node missing from the store", () => {
+    const memory = new MemoryStateNodeStore();
+    const writer = new SparseMerkleTree({ store: memory });
+    // Sorted, so that a batch reaches the leaf of keys[0] last, after changing all the others.
+    const keys = Array.from({ length: 200 }, (_, index) => nativeSha256(new Uint8Array([index, 7])));
+    keys.sort((left, right) => compareBytes(right, left));
+    writer.applyBatch(keys.map((key, index) => ({ key, value: new Uint8Array([index + 1]) })));
+    // A store that lost the leaf of keys[0] (and nothing else).
+    assert.ok(writer.prove(keys[0]!).leaf !== null);
+    const proofOther = writer.prove(keys[1]!);
+    const lostHex = bytesToHex(hashLeafOf(keys[0]!, new Uint8Array([1])));
+    const store: StateNodeStore = {
+      get: (hash) => (bytesToHex(hash) === lostHex ? undefined : memory.get(hash)),
+      putBatch: (nodes) => memory.putBatch(nodes),
+    };
+    const tree = new SparseMerkleTree({ store, root: writer.root, cacheNodesMax: 100_000 });
+    const rootBefore = bytesToHex(tree.root);
+    // Warm the cache on other paths, then fail half-way through a batch that changes much.
+    for (const key of keys.slice(1, 50)) tree.get(key);
+    const batch = keys.map((key) => ({ key, value: utf8("new") }));
+    assert.equal(
+      stateErrorCode(() => tree.applyBatch(batch)),
+      StateErrorCode.NODE_MISSING,
+    );
+    assert.equal(bytesToHex(tree.root), rootBefore);
+    assert.deepEqual(tree.get(keys[1]!), new Uint8Array([2]));
+    assert.deepEqual(tree.prove(keys[1]!), proofOther);
+    // A batch that avoids the lost leaf gives the same root as on the complete store.
+    const partial = keys.slice(1).map((key) => ({ key, value: utf8("new") }));
+    assert.equal(bytesToHex(tree.applyBatch(partial)), bytesToHex(writer.applyBatch(partial)));
+  });
+
+  it("reports a stored node that does not match its hash as STATE_NODE_CORRUPT", () => {
+    const memory = new MemoryStateNodeStore();
+    const source = new SparseMerkleTree({ store: memory });
+    source.applyBatch([
+      { key: K1, value: utf8("one") },
+      { key: K2, value: utf8("two") },
+    ]);
+    const other = new SparseMerkleTree({ store: memory });
+    other.applyBatch([
+      { key: K3, value: utf8("three") },
+      { key: K4, value: utf8("four") },
+    ]);
+    // Well-formed bytes, but those of another node.
+    const store: StateNodeStore = {
+      get: (hash) => memory.get(equalHex(hash, source.root) ? other.root : hash),
+      putBatch: (nodes) => memory.putBatch(nodes),
+    };
+    const tree = new SparseMerkleTree({ store, root: source.root });
+    assert.equal(
+      stateErrorCode(() => tree.get(K1)),
+      StateErrorCode.NODE_CORRUPT,
+    );
+    assert.equal(
+      stateErrorCode(() => tree.applyBatch([{ key: K3, value: utf8("x") }])),
+      StateErrorCode.NODE_CORRUPT,
+    );
+    assert.equal(bytesToHex(tree.root), bytesToHex(source.root));
+  });
+
+  it("rejects a bound outside [0, STATE_TREE_CACHE_NODES_MAX]", () => {
+    for (const cacheNodesMax of [-1, 1.5, STATE_TREE_CACHE_NODES_MAX + 1]) {
+      assert.throws(() => new SparseMerkleTree({ cacheNodesMax }), { name: "AssertionError" });
+    }
+  });
+});
+
+function equalHex(left: Uint8Array, right: Uint8Array): boolean {
+  return bytesToHex(left) === bytesToHex(right);
+}
+
+function hashLeafOf(key: Uint8Array, value: Uint8Array): Uint8Array {
+  const valueHash = portableSha256(new Uint8Array([0x02, ...value]));
+  return portableSha256(new Uint8Array([0x00, ...key, ...valueHash]));
+}
