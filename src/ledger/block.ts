@@ -34,6 +34,8 @@ import { hashEncodedTransaction } from "./transaction.ts";
 
 export const BLOCK_HEADER_VERSION = 1;
 export const BLOCK_VERSION = 1;
+/** Version byte of a proposed block (the consensus value: a block without its certificate). */
+export const PROPOSED_BLOCK_VERSION = 1;
 export const HASH_BYTES = 32;
 /** One piece of evidence (an equivocation: two conflicting signed votes). */
 export const EVIDENCE_SIZE_BYTES_MAX = 1024;
@@ -164,6 +166,61 @@ export function decodeBlock(bytes: Uint8Array): Block {
   const certificate = readCommitCertificate(reader);
   reader.end("block");
   return { header, transactions, evidence, certificate };
+}
+
+/**
+ * A block before its decision: what a proposer proposes and consensus agrees on, identified by
+ * blockHash(header). The decided block is this plus the commit certificate.
+ */
+export interface ProposedBlock {
+  readonly header: BlockHeader;
+  readonly transactions: readonly Uint8Array[];
+  readonly evidence: readonly Uint8Array[];
+}
+
+/** u8 version (1) | header | u32 count, bytes transactions | u32 count, bytes evidence. */
+export function encodeProposedBlock(block: ProposedBlock): Uint8Array {
+  assert(block.transactions.length <= BLOCK_TXS_MAX, "a proposal holds at most BLOCK_TXS_MAX transactions");
+  assert(block.evidence.length <= BLOCK_EVIDENCE_MAX, "a proposal holds at most BLOCK_EVIDENCE_MAX evidence");
+  let sizeBytes = 1024;
+  for (const transaction of block.transactions) sizeBytes += transaction.length + 4;
+  const writer = new Writer(sizeBytes);
+  writer.u8(PROPOSED_BLOCK_VERSION);
+  writeBlockHeader(writer, block.header);
+  writer.u32(block.transactions.length);
+  for (const transaction of block.transactions) writer.bytes(transaction, TX_SIZE_BYTES_MAX);
+  writer.u32(block.evidence.length);
+  for (const evidence of block.evidence) writer.bytes(evidence, EVIDENCE_SIZE_BYTES_MAX);
+  return writer.finish();
+}
+
+/** Decodes a canonical proposed block; anything else throws DecodeError. */
+export function decodeProposedBlock(bytes: Uint8Array): ProposedBlock {
+  if (bytes.length > BLOCK_SIZE_BYTES_MAX + 1024 * 1024) {
+    throw new DecodeError("DECODE_TOO_LONG", "proposed block exceeds the size limit", {
+      sizeBytes: bytes.length,
+    });
+  }
+  const reader = new Reader(bytes);
+  const version = reader.u8("proposed block version");
+  if (version !== PROPOSED_BLOCK_VERSION) {
+    throw new DecodeError("DECODE_UNKNOWN_VERSION", "unknown proposed block version", { version });
+  }
+  const header = readBlockHeader(reader);
+  const transactionCount = reader.u32("transaction count");
+  if (transactionCount > BLOCK_TXS_MAX) throw new DecodeError("DECODE_TOO_LONG", "too many transactions");
+  const transactions: Uint8Array[] = [];
+  for (let index = 0; index < transactionCount; index++) {
+    transactions.push(reader.bytesField(TX_SIZE_BYTES_MAX, "transaction"));
+  }
+  const evidenceCount = reader.u32("evidence count");
+  if (evidenceCount > BLOCK_EVIDENCE_MAX) throw new DecodeError("DECODE_TOO_LONG", "too much evidence");
+  const evidence: Uint8Array[] = [];
+  for (let index = 0; index < evidenceCount; index++) {
+    evidence.push(reader.bytesField(EVIDENCE_SIZE_BYTES_MAX, "evidence"));
+  }
+  reader.end("proposed block");
+  return { header, transactions, evidence };
 }
 
 /** RFC 9162 root over this block's transaction hashes. */

@@ -22,7 +22,8 @@ export type LedgerErrorCode =
   | "BLOCK_TX_COUNT_MISMATCH"
   | "BLOCK_EVIDENCE_ROOT_MISMATCH"
   | "BLOCK_TOO_LARGE"
-  | "VALIDATOR_SET_INVALID";
+  | "VALIDATOR_SET_INVALID"
+  | "GENESIS_INVALID";
 
 export class LedgerError extends CityLedgerError<LedgerErrorCode> {
   override name = "LedgerError";

@@ -11,11 +11,15 @@ export {
   checkBlockBody,
   decodeBlock,
   decodeBlockHeader,
+  decodeProposedBlock,
   EVIDENCE_SIZE_BYTES_MAX,
   encodeBlock,
   encodeBlockHeader,
+  encodeProposedBlock,
   evidenceRoot,
   HASH_BYTES,
+  PROPOSED_BLOCK_VERSION,
+  type ProposedBlock,
   transactionRoot,
 } from "./block.ts";
 export {

@@ -1,0 +1,604 @@
+/**
+ * The node's chain: the persistent ledger (log, state tree, blocks) plus execution, behind the
+ * three calls consensus needs: build a proposal, validate a proposal, commit a decision.
+ *
+ * A header commits to the state after its own block, so building or validating a proposal
+ * executes it. The result is kept as a speculation (the ledger's log and tree advanced, their
+ * new nodes pending, nothing written); the decision commits it when it is the decided block,
+ * and otherwise the ledger is reopened from the store (which drops the pending nodes) and the
+ * decided block is executed afresh. Every call runs under one lock, in order.
+ * @module
+ */
+import { assert } from "../base/assert.ts";
+import { bytesToHex, equalBytes } from "../base/bytes.ts";
+import { CityLedgerError } from "../base/errors.ts";
+import { BLOCK_EVIDENCE_MAX, BLOCK_SIZE_BYTES_MAX, BLOCK_TXS_MAX } from "../base/limits.ts";
+import type { ConsensusCheckpoint, ConsensusValue, ValueVerdict } from "../consensus/index.ts";
+import {
+  decodeEvidence,
+  EVIDENCE_AGE_HEIGHTS_MAX,
+  initialProposerPriorities,
+  verifyEvidence,
+} from "../consensus/index.ts";
+import type { SignatureSuite } from "../crypto/suite.ts";
+import { Reader } from "../encoding/reader.ts";
+import { Writer } from "../encoding/writer.ts";
+import {
+  type ExecutionOutcome,
+  type TransactionReceipt as ExecutionReceipt,
+  executeBlock,
+  type StateReader,
+} from "../exec/index.ts";
+import { type Genesis, genesisHash } from "../ledger/genesis.ts";
+import {
+  type Block,
+  type BlockHeader,
+  blockHash,
+  type CommitCertificate,
+  checkBlockBody,
+  commitCertificateHash,
+  decodeProposedBlock,
+  encodeProposedBlock,
+  evidenceRoot,
+  hashEncodedTransaction,
+  keyIdOf,
+  type ProposedBlock,
+  transactionRoot,
+  type ValidatorSet,
+  validateTransaction,
+  validatorSetHash,
+} from "../ledger/index.ts";
+import type { ValidTransaction } from "../ledger/validate-transaction.ts";
+import {
+  type BlockEvent,
+  type ChainHead,
+  METADATA_KEYS,
+  PersistentLedger,
+  type Store,
+  transactionIndexEntriesOf,
+} from "../storage/index.ts";
+import { AsyncLock } from "./async-lock.ts";
+import { NodeError } from "./errors.ts";
+
+/** Metadata key of the consensus checkpoint saved with each block (proposer priorities). */
+export const CHECKPOINT_METADATA_KEY = "consensus_checkpoint";
+/** Transactions whose signatures were verified at admission, remembered for block validation. */
+export const VERIFIED_SIGNATURES_MAX = 200_000;
+/** Event type recording a transaction that was included but failed (contract = its contract). */
+export const TRANSACTION_FAILED_EVENT = "tx.failed";
+const ZERO_HASH = new Uint8Array(32);
+
+export interface ChainOptions {
+  readonly store: Store;
+  readonly genesis: Genesis;
+  readonly suite: SignatureSuite;
+}
+
+export interface DecidedBlock {
+  readonly block: Block;
+  readonly hash: Uint8Array;
+  readonly transactionHashes: readonly Uint8Array[];
+  /** Each transaction's sender key id. */
+  readonly senderKeyIds: readonly Uint8Array[];
+  readonly receipts: readonly ExecutionReceipt[];
+  readonly events: readonly BlockEvent[];
+  /** Log index of the block's first transaction. */
+  readonly firstLogIndex: number;
+}
+
+interface Speculation {
+  readonly hash: Uint8Array;
+  readonly proposed: ProposedBlock;
+  readonly transactionHashes: Uint8Array[];
+  /** Each transaction's contract, for its failure record, and its sender. */
+  readonly contracts: string[];
+  readonly senderKeyIds: Uint8Array[];
+  readonly outcome: ExecutionOutcome;
+}
+
+export class Chain {
+  readonly store: Store;
+  readonly genesis: Genesis;
+  readonly suite: SignatureSuite;
+  readonly genesisHash: Uint8Array;
+  readonly lock = new AsyncLock();
+  #ledger: PersistentLedger;
+  #speculation: Speculation | null = null;
+  #previousCertificate: CommitCertificate | null;
+  #previousTimeMs: bigint;
+  #proposerPriorities: readonly bigint[];
+  /** Hex hashes of transactions whose signatures this node checked; insertion order for eviction. */
+  readonly #verified = new Set<string>();
+  readonly #validatorSetHash: Uint8Array;
+
+  private constructor(
+    options: ChainOptions,
+    ledger: PersistentLedger,
+    previous: { certificate: CommitCertificate | null; timeMs: bigint; priorities: readonly bigint[] },
+  ) {
+    this.store = options.store;
+    this.genesis = options.genesis;
+    this.suite = options.suite;
+    this.genesisHash = genesisHash(options.genesis, options.suite);
+    this.#ledger = ledger;
+    this.#previousCertificate = previous.certificate;
+    this.#previousTimeMs = previous.timeMs;
+    this.#proposerPriorities = previous.priorities;
+    this.#validatorSetHash = validatorSetHash(options.genesis.validatorSet, options.suite);
+  }
+
+  /** Opens the chain in `store`, initialising a fresh store for this genesis or checking it matches. */
+  static async open(options: ChainOptions): Promise<Chain> {
+    const { store, genesis, suite } = options;
+    const expectedGenesis = genesisHash(genesis, suite);
+    const storedGenesis = await store.readMetadata(METADATA_KEYS.genesisHash);
+    if (storedGenesis === undefined) {
+      const head = await store.head();
+      if (head !== null) {
+        throw new NodeError("NODE_STORE_FOREIGN", "the data directory holds blocks but no genesis hash");
+      }
+      await store.writeMetadata([
+        [METADATA_KEYS.chainId, new TextEncoder().encode(genesis.chainId)],
+        [METADATA_KEYS.genesisHash, expectedGenesis],
+        [METADATA_KEYS.suite, new TextEncoder().encode(suite.name)],
+      ]);
+    } else if (!equalBytes(storedGenesis, expectedGenesis)) {
+      throw new NodeError(
+        "NODE_GENESIS_MISMATCH",
+        "the data directory belongs to another chain (its genesis hash differs from the genesis file's)",
+        { storedGenesisHash: bytesToHex(storedGenesis), genesisHash: bytesToHex(expectedGenesis) },
+      );
+    }
+    const ledger = await PersistentLedger.open(store);
+    const head = ledger.head;
+    if (head === null) {
+      return new Chain(options, ledger, {
+        certificate: null,
+        timeMs: genesis.genesisTimeMs,
+        priorities: initialProposerPriorities(genesis.validatorSet),
+      });
+    }
+    const block = await store.blockByHeight(head.height);
+    if (block === undefined) throw new NodeError("NODE_STORE_CORRUPT", "the head block is missing");
+    const checkpointBytes = await store.readMetadata(CHECKPOINT_METADATA_KEY);
+    if (checkpointBytes === undefined) {
+      throw new NodeError("NODE_STORE_CORRUPT", "the consensus checkpoint of the head block is missing");
+    }
+    const checkpoint = decodeCheckpointMetadata(checkpointBytes);
+    if (checkpoint.height !== head.height + 1n) {
+      throw new NodeError("NODE_STORE_CORRUPT", "the consensus checkpoint does not follow the head block");
+    }
+    return new Chain(options, ledger, {
+      certificate: block.certificate,
+      timeMs: block.header.timeMs,
+      priorities: checkpoint.priorities,
+    });
+  }
+
+  get head(): ChainHead | null {
+    return this.#ledger.head;
+  }
+
+  /** Height of the last committed block (0 before the first). */
+  get height(): bigint {
+    return this.#ledger.head?.height ?? 0n;
+  }
+
+  /** Hash of the last committed block, or the genesis hash before the first. */
+  get headHash(): Uint8Array {
+    return this.#ledger.head?.blockHash ?? this.genesisHash;
+  }
+
+  get headTimeMs(): bigint {
+    return this.#previousTimeMs;
+  }
+
+  /** The committed state root (not a speculation's). */
+  get stateRoot(): Uint8Array {
+    return this.#ledger.head?.stateRoot ?? ZERO_HASH;
+  }
+
+  get ledger(): PersistentLedger {
+    return this.#ledger;
+  }
+
+  /**
+   * The validator set signing blocks at `height`. Sets change through governance (issue "Smart
+   * contracts, identity, governance"); until then the genesis set signs every height.
+   */
+  validatorSetAt(_height: bigint): ValidatorSet {
+    return this.genesis.validatorSet;
+  }
+
+  /** Where consensus starts: the first undecided height. */
+  checkpoint(): ConsensusCheckpoint {
+    const height = this.height + 1n;
+    return {
+      height,
+      validatorSet: this.validatorSetAt(height),
+      nextValidatorSet: this.validatorSetAt(height + 1n),
+      proposerPriorities: this.#proposerPriorities,
+    };
+  }
+
+  /** The consensus value of a committed block: the block as proposed, without its certificate. */
+  valueOf(block: Block): ConsensusValue {
+    const { header, transactions, evidence } = block;
+    return {
+      hash: block.certificate.blockHash,
+      bytes: encodeProposedBlock({ header, transactions, evidence }),
+    };
+  }
+
+  /** Remembers that a transaction's signature was verified (at admission to the pool). */
+  markVerified(hash: Uint8Array): void {
+    if (this.#verified.size >= VERIFIED_SIGNATURES_MAX) {
+      const oldest = this.#verified.values().next().value;
+      if (oldest !== undefined) this.#verified.delete(oldest);
+    }
+    this.#verified.add(bytesToHex(hash));
+  }
+
+  /** A state value at the committed root. */
+  readCommitted(key: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.#ledger.readState(key, this.stateRoot);
+  }
+
+  /**
+   * A synchronous reader of the committed state, for execution (SQLite serves node reads
+   * synchronously). Only while no speculation is applied: the tree's current root is the head's.
+   */
+  #committedStateReader(): StateReader {
+    const tree = this.#ledger.tree;
+    assert(this.#speculation === null, "execution reads the committed state");
+    assert(equalBytes(tree.root, this.stateRoot), "the tree is at the committed root");
+    return { get: (key) => tree.get(key) };
+  }
+
+  /**
+   * Builds the proposal for `height` from candidate transactions (in pool order), executing it.
+   * Transactions the executor refuses are left out; the result is the speculation.
+   */
+  buildProposal(input: {
+    readonly height: bigint;
+    readonly candidates: readonly ValidTransaction[];
+    readonly timeMs: bigint;
+    readonly proposerPublicKey: Uint8Array;
+    readonly evidence: readonly Uint8Array[];
+  }): Promise<ConsensusValue> {
+    return this.lock.run(async () => {
+      assert(input.height === this.height + 1n, "proposals are built for the next height");
+      await this.#dropSpeculation();
+      const timeMs = input.timeMs > this.#previousTimeMs ? input.timeMs : this.#previousTimeMs + 1n;
+      let candidates = input.candidates.slice(0, BLOCK_TXS_MAX);
+      let sizeBytes = 0;
+      candidates = candidates.filter((candidate) => {
+        sizeBytes += candidate.encoded.length;
+        return sizeBytes <= BLOCK_SIZE_BYTES_MAX;
+      });
+      const evidence = input.evidence
+        .slice(0, BLOCK_EVIDENCE_MAX)
+        .filter((item) => this.#evidenceValid(item, input.height));
+      // The executor names the first transaction it refuses; leave it out and run again.
+      for (let attempt = 0; ; attempt++) {
+        assert(attempt <= candidates.length, "each attempt removes one transaction");
+        const outcome = executeBlock(
+          { chainId: this.genesis.chainId, height: input.height, timeMs, suite: this.suite },
+          candidates,
+          this.#committedStateReader(),
+        );
+        if (!outcome.ok) {
+          const refused = outcome.error.transactionIndex;
+          assert(refused >= 0 && refused < candidates.length, "a refusal names a candidate");
+          candidates = candidates.filter((_, index) => index !== refused);
+          continue;
+        }
+        const transactions = candidates.map((candidate) => candidate.encoded);
+        const transactionHashes = candidates.map((candidate) => candidate.hash);
+        for (const hash of transactionHashes) this.#ledger.log.append(hash);
+        const stateRoot = await this.#ledger.applyState(outcome.value.updates);
+        const header: BlockHeader = {
+          chainId: this.genesis.chainId,
+          height: input.height,
+          timeMs,
+          previousBlockHash: this.headHash,
+          previousCommitHash: this.#previousCommitHash(),
+          txRoot: transactionRoot(transactions, this.suite.hash),
+          txCount: transactions.length,
+          logRoot: this.#ledger.log.root(),
+          logSize: BigInt(this.#ledger.log.size),
+          stateRoot,
+          validatorSetHash: this.#validatorSetHash,
+          nextValidatorSetHash: this.#validatorSetHash,
+          evidenceRoot: evidenceRoot(evidence, this.suite.hash),
+          proposer: keyIdOf(this.suite, input.proposerPublicKey),
+        };
+        const proposed: ProposedBlock = { header, transactions, evidence };
+        const hash = blockHash(header, this.suite.hash);
+        this.#speculation = {
+          hash,
+          proposed,
+          transactionHashes,
+          contracts: candidates.map((candidate) => candidate.transaction.contract),
+          senderKeyIds: candidates.map((candidate) => candidate.senderKeyId),
+          outcome: outcome.value,
+        };
+        return { hash, bytes: encodeProposedBlock(proposed) };
+      }
+    });
+  }
+
+  /** valid(v) of Alg. 1: checks a proposal completely, executing it (it becomes the speculation). */
+  validateProposal(height: bigint, value: ConsensusValue): Promise<ValueVerdict> {
+    return this.lock.run(async () => {
+      if (height !== this.height + 1n) return "invalid";
+      if (this.#speculation !== null && equalBytes(this.#speculation.hash, value.hash)) return "valid";
+      let proposed: ProposedBlock;
+      try {
+        proposed = decodeProposedBlock(value.bytes);
+      } catch (error) {
+        if (error instanceof CityLedgerError) return "malformed";
+        throw error;
+      }
+      if (!equalBytes(blockHash(proposed.header, this.suite.hash), value.hash)) return "malformed";
+      const transactionHashes = this.#checkProposal(height, proposed);
+      if (transactionHashes === null) return "invalid";
+      await this.#dropSpeculation();
+      const speculation = await this.#execute(value.hash, proposed, transactionHashes);
+      return speculation === null ? "invalid" : "valid";
+    });
+  }
+
+  /**
+   * Commits the decided block with its certificate, durably, and returns what it did. The
+   * certificate was verified by consensus (or by block sync) against this height's set.
+   */
+  commitDecided(input: {
+    readonly height: bigint;
+    readonly value: ConsensusValue;
+    readonly certificate: CommitCertificate;
+    readonly nextProposerPriorities: readonly bigint[];
+  }): Promise<DecidedBlock> {
+    return this.lock.run(async () => {
+      assert(input.height === this.height + 1n, "decisions are committed in height order");
+      assert(equalBytes(input.certificate.blockHash, input.value.hash), "the certificate is the value's");
+      let speculation = this.#speculation;
+      if (speculation === null || !equalBytes(speculation.hash, input.value.hash)) {
+        await this.#dropSpeculation();
+        const proposed = decodeProposedBlock(input.value.bytes);
+        const transactionHashes = this.#checkProposal(input.height, proposed);
+        if (transactionHashes === null) {
+          throw new NodeError("NODE_DECIDED_INVALID", "a decided block fails validation on this node", {
+            height: input.height,
+          });
+        }
+        speculation = await this.#execute(input.value.hash, proposed, transactionHashes);
+        if (speculation === null) {
+          throw new NodeError("NODE_DECIDED_INVALID", "a decided block fails execution on this node", {
+            height: input.height,
+          });
+        }
+      }
+      const block: Block = { ...speculation.proposed, certificate: input.certificate };
+      const events = blockEventsOf(speculation.outcome, speculation.contracts);
+      const firstLogIndex = this.#ledger.log.size - speculation.transactionHashes.length;
+      await this.#ledger.commit(block, {
+        transactions: transactionIndexEntriesOf(block.transactions, this.suite.hash),
+        events,
+        metadata: [
+          [
+            CHECKPOINT_METADATA_KEY,
+            encodeCheckpointMetadata({ height: input.height + 1n, priorities: input.nextProposerPriorities }),
+          ],
+        ],
+      });
+      this.#speculation = null;
+      this.#previousCertificate = input.certificate;
+      this.#previousTimeMs = block.header.timeMs;
+      this.#proposerPriorities = input.nextProposerPriorities;
+      return {
+        block,
+        hash: input.value.hash,
+        transactionHashes: speculation.transactionHashes,
+        senderKeyIds: speculation.senderKeyIds,
+        receipts: speculation.outcome.receipts,
+        events,
+        firstLogIndex,
+      };
+    });
+  }
+
+  #previousCommitHash(): Uint8Array {
+    return this.#previousCertificate === null
+      ? ZERO_HASH
+      : commitCertificateHash(this.#previousCertificate, this.suite.hash);
+  }
+
+  /** Everything but execution; the transactions' hashes, or null when the proposal is invalid. */
+  #checkProposal(height: bigint, proposed: ProposedBlock): Uint8Array[] | null {
+    const { header } = proposed;
+    if (header.chainId !== this.genesis.chainId || header.height !== height) return null;
+    if (!equalBytes(header.previousBlockHash, this.headHash)) return null;
+    if (!equalBytes(header.previousCommitHash, this.#previousCommitHash())) return null;
+    if (!equalBytes(header.validatorSetHash, this.#validatorSetHash)) return null;
+    if (!equalBytes(header.nextValidatorSetHash, this.#validatorSetHash)) return null;
+    // BFT time is not attempted: the proposer's clock, moving strictly forward.
+    if (header.timeMs <= this.#previousTimeMs && height > 1n) return null;
+    if (height === 1n && header.timeMs < this.genesis.genesisTimeMs) return null;
+    const set = this.validatorSetAt(height);
+    if (
+      !set.validators.some((validator) =>
+        equalBytes(keyIdOf(this.suite, validator.publicKey), header.proposer),
+      )
+    ) {
+      return null;
+    }
+    try {
+      checkBlockBody({ ...proposed, certificate: EMPTY_CERTIFICATE }, this.suite.hash);
+    } catch (error) {
+      if (error instanceof CityLedgerError) return null;
+      throw error;
+    }
+    for (const item of proposed.evidence) if (!this.#evidenceValid(item, height)) return null;
+    const hashes: Uint8Array[] = [];
+    for (const encoded of proposed.transactions) {
+      const hash = hashEncodedTransaction(encoded, this.suite.hash);
+      const result = validateTransaction(encoded, {
+        chainId: this.genesis.chainId,
+        suite: this.suite,
+        height,
+        // The executor checks each sender's nonce sequence exactly; here only form and signature.
+        nonceNextOf: () => 0n,
+        nonceAheadMax: 2n ** 64n,
+        signatureVerified: this.#verified.has(bytesToHex(hash)),
+      });
+      if (!result.ok) return null;
+      hashes.push(hash);
+    }
+    return hashes;
+  }
+
+  #evidenceValid(encoded: Uint8Array, height: bigint): boolean {
+    try {
+      const evidence = decodeEvidence(encoded);
+      if (evidence.height >= height || evidence.height + EVIDENCE_AGE_HEIGHTS_MAX < height) return false;
+      return verifyEvidence(evidence, {
+        chainId: this.genesis.chainId,
+        validatorSet: this.validatorSetAt(evidence.height),
+        suite: this.suite,
+      });
+    } catch (error) {
+      if (error instanceof CityLedgerError) return false;
+      throw error;
+    }
+  }
+
+  /** Executes a checked proposal into the ledger; the new speculation, or null when it is invalid. */
+  async #execute(
+    hash: Uint8Array,
+    proposed: ProposedBlock,
+    transactionHashes: Uint8Array[],
+  ): Promise<Speculation | null> {
+    assert(this.#speculation === null, "one speculation at a time");
+    const { header } = proposed;
+    const transactions = proposed.transactions.map((encoded, index) => {
+      const result = validateTransaction(encoded, {
+        chainId: this.genesis.chainId,
+        suite: this.suite,
+        height: header.height,
+        nonceNextOf: () => 0n,
+        nonceAheadMax: 2n ** 64n,
+        signatureVerified: true,
+      });
+      assert(result.ok, "checked transactions stay valid");
+      assert(equalBytes(result.value.hash, transactionHashes[index]!), "hashes are the checked ones");
+      return result.value;
+    });
+    const outcome = executeBlock(
+      { chainId: header.chainId, height: header.height, timeMs: header.timeMs, suite: this.suite },
+      transactions,
+      this.#committedStateReader(),
+    );
+    if (!outcome.ok) return null;
+    for (const transactionHash of transactionHashes) this.#ledger.log.append(transactionHash);
+    const stateRoot = await this.#ledger.applyState(outcome.value.updates);
+    const speculation: Speculation = {
+      hash,
+      proposed,
+      transactionHashes,
+      contracts: transactions.map((transaction) => transaction.transaction.contract),
+      senderKeyIds: transactions.map((transaction) => transaction.senderKeyId),
+      outcome: outcome.value,
+    };
+    this.#speculation = speculation;
+    if (
+      BigInt(this.#ledger.log.size) !== header.logSize ||
+      !equalBytes(this.#ledger.log.root(), header.logRoot) ||
+      !equalBytes(stateRoot, header.stateRoot)
+    ) {
+      await this.#dropSpeculation();
+      return null;
+    }
+    return speculation;
+  }
+
+  /** Forgets the speculation: the ledger is reopened at the committed head. */
+  async #dropSpeculation(): Promise<void> {
+    const log = this.#ledger.log;
+    const committedSize = this.#ledger.head?.logSize ?? 0;
+    if (
+      this.#speculation === null &&
+      log.size === committedSize &&
+      equalBytes(this.#ledger.tree.root, this.stateRoot)
+    ) {
+      return;
+    }
+    this.#speculation = null;
+    this.#ledger = await PersistentLedger.open(this.store);
+  }
+}
+
+const EMPTY_CERTIFICATE: CommitCertificate = { height: 0n, round: 0, blockHash: ZERO_HASH, signatures: [] };
+
+/** The block's events: the contracts' events, then a failure record for each failed transaction. */
+function blockEventsOf(outcome: ExecutionOutcome, contracts: readonly string[]): BlockEvent[] {
+  assert(outcome.receipts.length === contracts.length, "one receipt per transaction");
+  const events: BlockEvent[] = outcome.events.map((event) => ({
+    txIndex: event.txIndex,
+    eventIndex: event.eventIndex,
+    contract: event.contract,
+    type: event.type,
+    data: event.data,
+  }));
+  for (let txIndex = 0; txIndex < outcome.receipts.length; txIndex++) {
+    const receipt = outcome.receipts[txIndex]!;
+    if (receipt.status === "ok") continue;
+    const error = outcome.errors[txIndex] ?? null;
+    events.push({
+      txIndex,
+      // A failed transaction emits no events of its own, so its failure record is event 0.
+      eventIndex: 0,
+      contract: contracts[txIndex]!,
+      type: TRANSACTION_FAILED_EVENT,
+      data: encodeFailure(receipt.errorCode ?? "FAILED", error?.message ?? ""),
+    });
+  }
+  events.sort((left, right) => left.txIndex - right.txIndex || left.eventIndex - right.eventIndex);
+  return events;
+}
+
+/** u8 version (1) | string code | string message. */
+export function encodeFailure(code: string, message: string): Uint8Array {
+  return new Writer(256).u8(1).string(code, 64).string(message.slice(0, 512), 2048).finish();
+}
+
+export function decodeFailure(bytes: Uint8Array): { code: string; message: string } {
+  const reader = new Reader(bytes);
+  const version = reader.u8("failure version");
+  assert(version === 1, "failure records are version 1");
+  const code = reader.string(64, "failure code");
+  const message = reader.string(2048, "failure message");
+  reader.end("failure");
+  return { code, message };
+}
+
+/** u8 version (1) | u64 height | u32 count | i64 priorities. */
+function encodeCheckpointMetadata(checkpoint: { height: bigint; priorities: readonly bigint[] }): Uint8Array {
+  const writer = new Writer(16 + checkpoint.priorities.length * 8).u8(1).u64(checkpoint.height);
+  writer.u32(checkpoint.priorities.length);
+  for (const priority of checkpoint.priorities) writer.i64(priority);
+  return writer.finish();
+}
+
+function decodeCheckpointMetadata(bytes: Uint8Array): { height: bigint; priorities: bigint[] } {
+  const reader = new Reader(bytes);
+  if (reader.u8("checkpoint version") !== 1)
+    throw new NodeError("NODE_STORE_CORRUPT", "unknown checkpoint version");
+  const height = reader.u64("checkpoint height");
+  const count = reader.u32("priority count");
+  if (count > 1024) throw new NodeError("NODE_STORE_CORRUPT", "too many proposer priorities");
+  const priorities: bigint[] = [];
+  for (let index = 0; index < count; index++) priorities.push(reader.i64("priority"));
+  reader.end("checkpoint");
+  return { height, priorities };
+}

@@ -1,0 +1,160 @@
+/**
+ * One real node on a real SQLite data directory: transactions go through admission, the
+ * pool, consensus (n = 1, the same state machine as a network), execution and the store; the
+ * node restarts from its data directory and continues the same chain.
+ */
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import pino from "pino";
+import { equalBytes } from "../base/bytes.ts";
+import { ed25519Suite } from "../crypto/index.ts";
+import { encodeTransaction, signTransaction, verifyCommit, verifyInclusion } from "../ledger/index.ts";
+import { verifyStateProof } from "../state/state-proof.ts";
+import { verifyStore } from "../storage/index.ts";
+import { loadNodeConfig } from "./config.ts";
+import { seedDemoData } from "./demo-data.ts";
+import { writeNetworkLayout } from "./network-layout.ts";
+import { CityLedgerNode } from "./node.ts";
+
+const suite = ed25519Suite;
+
+async function waitCommitted(node: CityLedgerNode, hash: Uint8Array, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await node.transactionStatus(hash);
+    if (status.status === "committed") return status;
+    assert.ok(Date.now() < deadline, "the transaction commits in time");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe("one-node chain", () => {
+  let directory: string;
+  let configFile: string;
+  let node: CityLedgerNode;
+  const sender = suite.keyPairFromSeed(randomBytes(32));
+
+  function anchor(nonce: bigint, documentHash: Uint8Array, title = "Permit") {
+    return encodeTransaction(
+      signTransaction(suite, sender.privateKey, {
+        chainId: "test-city",
+        nonce,
+        expiryHeight: 10_000n,
+        contract: "notary",
+        method: "anchor",
+        args: { algorithm: "sha256", documentHash, title, documentType: "permit" },
+      }),
+    );
+  }
+
+  before(async () => {
+    directory = mkdtempSync(join(tmpdir(), "cityledger-node-"));
+    const layout = writeNetworkLayout({
+      out: directory,
+      validators: 1,
+      chainId: "test-city",
+      suite: "ed25519",
+      host: "127.0.0.1",
+      p2pPortBase: 0,
+      apiPortBase: 0,
+      genesisTimeMs: 1_700_000_000_000n,
+      consensus: { emptyBlockIntervalMs: 200 },
+    });
+    configFile = layout.nodes[0]!.configFile;
+    node = await CityLedgerNode.start({
+      config: loadNodeConfig(configFile),
+      logger: pino({ level: "silent" }),
+    });
+  });
+
+  after(async () => {
+    await node?.stop();
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  it("commits submitted transactions and serves a receipt that verifies offline", async () => {
+    const documentHash = suite.hash(new TextEncoder().encode("permit 1"));
+    const submitted = await node.submitTransaction(anchor(0n, documentHash));
+    assert.equal(submitted.accepted, true);
+    assert.ok(submitted.accepted);
+    const status = await waitCommitted(node, submitted.hash);
+    assert.ok(status.status === "committed" && status.result.ok);
+    const receipt = await node.receipt(submitted.hash);
+    assert.ok(receipt !== undefined);
+    assert.ok(verifyCommit(receipt.header, receipt.certificate, receipt.validatorSet, suite));
+    assert.ok(
+      verifyInclusion(
+        receipt.hash,
+        receipt.logIndex,
+        Number(receipt.logSize),
+        receipt.inclusionProof,
+        receipt.header.logRoot,
+        suite.hash,
+      ),
+    );
+    const notary = await node.notaryRecord(documentHash);
+    assert.ok(notary.record !== undefined);
+    assert.ok(notary.read.value !== undefined);
+    assert.ok(
+      verifyStateProof(
+        notary.read.stateRoot,
+        notary.read.key,
+        notary.read.value,
+        notary.read.proof,
+        suite.hash,
+      ),
+    );
+  });
+
+  it("refuses bad input with typed codes and changes nothing", async () => {
+    const before = node.status();
+    const garbage = await node.submitTransaction(new Uint8Array([1, 2, 3]));
+    assert.ok(!garbage.accepted && garbage.code === "TX_MALFORMED");
+    const replay = await node.submitTransaction(anchor(0n, suite.hash(new TextEncoder().encode("permit 1"))));
+    assert.ok(!replay.accepted && replay.code === "TX_NONCE_TOO_LOW");
+    const tampered = anchor(1n, suite.hash(new TextEncoder().encode("permit 2")));
+    tampered[tampered.length - 1]! ^= 1;
+    const bad = await node.submitTransaction(tampered);
+    assert.ok(!bad.accepted && bad.code === "TX_BAD_SIGNATURE");
+    assert.equal(node.status().mempool.count, before.mempool.count);
+  });
+
+  it("records a duplicate anchor as included but failed, with its code", async () => {
+    const documentHash = suite.hash(new TextEncoder().encode("permit 1"));
+    const submitted = await node.submitTransaction(anchor(1n, documentHash, "again"));
+    assert.ok(submitted.accepted);
+    const status = await waitCommitted(node, submitted.hash);
+    assert.ok(status.status === "committed");
+    assert.equal(status.result.ok, false);
+    assert.equal(status.result.errorCode, "NOTARY_ALREADY_ANCHORED");
+  });
+
+  it("seeds the demo data through consensus", async () => {
+    const seeded = await seedDemoData(node, suite, "test-city");
+    assert.equal(seeded.committed, seeded.submitted);
+    assert.ok(seeded.submitted >= 5);
+  });
+
+  it("restarts from its data directory and continues the same chain", async () => {
+    const heightBefore = node.status().height;
+    const headBefore = node.status().headHash!;
+    await node.stop();
+    node = await CityLedgerNode.start({
+      config: loadNodeConfig(configFile),
+      logger: pino({ level: "silent" }),
+    });
+    assert.ok(node.status().height >= heightBefore);
+    const block = await node.blockByHeight(heightBefore);
+    assert.ok(block !== undefined && equalBytes(block.hash, headBefore));
+    const documentHash = suite.hash(new TextEncoder().encode("after restart"));
+    const submitted = await node.submitTransaction(anchor(2n, documentHash));
+    assert.ok(submitted.accepted);
+    await waitCommitted(node, submitted.hash);
+    const report = await verifyStore(node.store);
+    assert.equal(report.ok, true);
+  });
+});

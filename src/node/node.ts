@@ -1,0 +1,641 @@
+/**
+ * One CityLedger node: opens the store and the chain, admits transactions to the pool, runs
+ * consensus (a driver around the pure state machine) and, with peers, the authenticated peer
+ * network; exposes all of it to the API through NodeService. Lifecycle: `startNode` opens and
+ * starts everything; `stop` stops consensus, closes peers and closes the store, in that order.
+ * @module
+ */
+import { readFileSync, statSync } from "node:fs";
+import pino, { type Logger } from "pino";
+import { assert } from "../base/assert.ts";
+import { bytesToHex, equalBytes } from "../base/bytes.ts";
+import { CityLedgerError } from "../base/errors.ts";
+import { BLOCK_EVIDENCE_MAX, BLOCK_SIZE_BYTES_MAX, BLOCK_TXS_MAX } from "../base/limits.ts";
+import { type ConsensusValue, suiteSigner } from "../consensus/index.ts";
+import { ed25519Suite, type SignatureSuite } from "../crypto/index.ts";
+import { decodeNotaryRecord, notaryRecordJson, notaryRecordKeyOf, readNonce } from "../exec/index.ts";
+import { loadKeyFile } from "../keystore/index.ts";
+import {
+  type Block,
+  blockHash,
+  decodeTransaction,
+  encodeBlock,
+  encodeBlockHeader,
+  encodeCommitCertificate,
+  hashEncodedTransaction,
+  type Transaction,
+  type ValidatorSet,
+  validateTransaction,
+} from "../ledger/index.ts";
+import { Mempool } from "../mempool/index.ts";
+import { encodeStateProof } from "../state/state-proof.ts";
+import { openStore, type Store } from "../storage/index.ts";
+import { Chain, type DecidedBlock, decodeFailure, TRANSACTION_FAILED_EVENT } from "./chain.ts";
+import type { NodeConfig } from "./config.ts";
+import { ConsensusDriver, type ConsensusTransport } from "./consensus-driver.ts";
+import { NodeError } from "./errors.ts";
+import { loadGenesisFile } from "./genesis-file.ts";
+import { createNodeMetrics, type NodeMetrics } from "./metrics.ts";
+import type {
+  BlockSummary,
+  ChainEvent,
+  CommittedBlock,
+  EventFilter,
+  ExecutionResult,
+  NodeService,
+  NodeStatus,
+  StateRead,
+  SubmitResult,
+  TransactionReceipt,
+  TransactionStatus,
+  Unsubscribe,
+} from "./service.ts";
+import type { PeerWireMessage } from "./wire.ts";
+
+/** Admission times kept for the commit-latency histogram (oldest forgotten first). */
+const ADMISSION_TIMES_MAX = 200_000;
+/** Block listeners (API WebSocket fan-out registers one per server, not per socket). */
+const BLOCK_LISTENERS_MAX = 64;
+const OK_RESULT: ExecutionResult = { ok: true, errorCode: null, errorMessage: null };
+
+export interface StartNodeOptions {
+  readonly config: NodeConfig;
+  /** Default: pino to stdout at the configured level. */
+  readonly logger?: Logger;
+  /** The key files' passphrase; default: read as the config says (env variable or file). */
+  readonly passphrase?: string;
+}
+
+/** Reads the passphrase as the config says; a file must not be readable by others. */
+export function passphraseOf(config: NodeConfig): string {
+  if ("env" in config.passphrase) {
+    const value = process.env[config.passphrase.env];
+    if (value === undefined || value.length === 0) {
+      throw new NodeError(
+        "NODE_KEY_INVALID",
+        `set the key passphrase in the environment variable ${config.passphrase.env}`,
+      );
+    }
+    return value;
+  }
+  const file = config.passphrase.file;
+  let text: string;
+  try {
+    if ((statSync(file).mode & 0o077) !== 0) {
+      throw new NodeError(
+        "NODE_KEY_INVALID",
+        `the passphrase file ${file} can be read by other users; run: chmod 600 ${file}`,
+      );
+    }
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    if (error instanceof NodeError) throw error;
+    throw new NodeError("NODE_KEY_INVALID", `cannot read the passphrase file ${file}`);
+  }
+  return text.replace(/\r?\n$/, "");
+}
+
+export class CityLedgerNode implements NodeService {
+  readonly config: NodeConfig;
+  readonly logger: Logger;
+  readonly metrics: NodeMetrics;
+  readonly chain: Chain;
+  readonly store: Store;
+  readonly suite: SignatureSuite;
+  readonly mempool: Mempool;
+  readonly nodePublicKey: Uint8Array;
+  readonly validatorPublicKey: Uint8Array;
+  readonly metricsContentType: string;
+  readonly driver: ConsensusDriver;
+  readonly startedAtMs = Date.now();
+  #transport: ConsensusTransport | null = null;
+  #peersCountFn: () => number = () => 0;
+  #ready = false;
+  #stopping: Promise<void> | null = null;
+  readonly #listeners = new Set<(block: CommittedBlock) => void>();
+  readonly #admittedAtMs = new Map<string, number>();
+  readonly #waiters = new Set<() => void>();
+  #lastCommitMs = 0;
+
+  private constructor(parts: {
+    config: NodeConfig;
+    logger: Logger;
+    metrics: NodeMetrics;
+    chain: Chain;
+    store: Store;
+    nodePublicKey: Uint8Array;
+    validatorPrivateKey: Uint8Array;
+  }) {
+    this.config = parts.config;
+    this.logger = parts.logger;
+    this.metrics = parts.metrics;
+    this.chain = parts.chain;
+    this.store = parts.store;
+    this.suite = parts.chain.suite;
+    this.mempool = new Mempool({ nonceNextOf: (senderKeyId) => this.#committedNonce(senderKeyId) });
+    this.nodePublicKey = parts.nodePublicKey;
+    this.metricsContentType = parts.metrics.registry.contentType;
+    const signer = suiteSigner(this.suite, parts.validatorPrivateKey);
+    this.validatorPublicKey = signer.publicKey;
+    const isValidator = this.chain
+      .validatorSetAt(this.chain.height + 1n)
+      .validators.some((validator) => equalBytes(validator.publicKey, signer.publicKey));
+    this.driver = new ConsensusDriver({
+      config: {
+        chainId: this.chain.genesis.chainId,
+        suite: this.suite,
+        signer: isValidator ? signer : null,
+        timeouts: this.config.consensus.timeouts,
+      },
+      chain: this.chain,
+      wal: this.store,
+      transport: {
+        broadcast: (message) => this.#transport?.broadcast(message),
+        sendTo: (peer, message) => this.#transport?.sendTo(peer, message),
+        penalize: (peer, reason) => this.#transport?.penalize(peer, reason),
+      },
+      logger: this.logger.child({ component: "consensus" }),
+      metrics: this.metrics,
+      proposeValue: (height, round) => this.#proposeValue(height, round),
+      onCommitted: (decided) => this.#onCommitted(decided),
+      onFatal: (error) => this.#onFatal(error),
+    });
+  }
+
+  /** Opens the data directory and starts consensus. The API is started by the caller (src/cli). */
+  static async start(options: StartNodeOptions): Promise<CityLedgerNode> {
+    const { config } = options;
+    const logger = options.logger ?? pino({ level: config.logLevel, base: { node: config.name } });
+    const { genesis, suite } = loadGenesisFile(config.genesisFile);
+    const passphrase = options.passphrase ?? passphraseOf(config);
+    const nodeKey = loadKeyFile(config.keyFile, passphrase, ed25519Suite);
+    const validatorKey =
+      config.validatorKeyFile === config.keyFile && suite.name === "ed25519"
+        ? nodeKey
+        : loadKeyFile(config.validatorKeyFile, passphrase, suite);
+    const store = await openStore(config.store, { hash: suite.hash });
+    let chain: Chain;
+    try {
+      chain = await Chain.open({ store, genesis, suite });
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+    const metrics = createNodeMetrics({ node: config.name, chain: genesis.chainId });
+    const node = new CityLedgerNode({
+      config,
+      logger,
+      metrics,
+      chain,
+      store,
+      nodePublicKey: nodeKey.publicKey,
+      validatorPrivateKey: validatorKey.privateKey,
+    });
+    metrics.chainHeight.set(Number(chain.height));
+    await node.driver.start();
+    node.#ready = true;
+    logger.info(
+      {
+        chainId: genesis.chainId,
+        height: chain.height.toString(),
+        validator: node.driver !== null,
+        nodeKey: bytesToHex(nodeKey.publicKey),
+      },
+      "node started",
+    );
+    return node;
+  }
+
+  /** Connects the consensus driver and transaction gossip to a peer network (src/net). */
+  attachTransport(transport: ConsensusTransport, peersCount: () => number): void {
+    this.#transport = transport;
+    this.#peersCountFn = peersCount;
+  }
+
+  /** A message from a peer (decoded by src/node/wire.ts). */
+  receiveFromPeer(peer: string, message: PeerWireMessage): void {
+    if (message.kind === "transactions") {
+      for (const encoded of message.transactions) void this.submitTransaction(encoded, { gossip: false });
+      return;
+    }
+    this.driver.receive(peer, message);
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopping !== null) return this.#stopping;
+    this.#stopping = (async () => {
+      this.#ready = false;
+      for (const wake of this.#waiters) wake();
+      await this.driver.stop();
+      // Wait for chain work in flight (a commit) before closing the store.
+      await this.chain.lock.run(() => undefined);
+      await this.store.close();
+      this.logger.info("node stopped");
+    })();
+    return this.#stopping;
+  }
+
+  ready(): boolean {
+    return this.#ready;
+  }
+
+  status(): NodeStatus {
+    const head = this.chain.head;
+    return {
+      chainId: this.chain.genesis.chainId,
+      suite: this.suite.name,
+      nodePublicKey: this.nodePublicKey,
+      validator: this.chain
+        .validatorSetAt(this.chain.height + 1n)
+        .validators.some((validator) => equalBytes(validator.publicKey, this.validatorPublicKey)),
+      height: this.chain.height,
+      headHash: head?.blockHash ?? null,
+      headTimeMs: head === null ? null : this.chain.headTimeMs,
+      logSize: BigInt(head?.logSize ?? 0),
+      stateRoot: this.chain.stateRoot,
+      consensus: { height: this.driver.height, round: this.driver.round, step: this.driver.step },
+      mempool: { count: this.mempool.size, sizeBytes: this.mempool.sizeBytes },
+      peers: this.#peersCountFn(),
+      syncing: false,
+      startedAtMs: this.startedAtMs,
+    };
+  }
+
+  submitTransaction(encoded: Uint8Array, options: { gossip?: boolean } = {}): Promise<SubmitResult> {
+    return Promise.resolve(this.#submit(encoded, options.gossip ?? true));
+  }
+
+  #submit(encoded: Uint8Array, gossip: boolean): SubmitResult {
+    if (!this.#ready) {
+      return {
+        accepted: false,
+        hash: null,
+        code: "NODE_NOT_READY",
+        message: "the node is starting or stopping",
+        retryAfterMs: 1000,
+      };
+    }
+    const result = validateTransaction(encoded, {
+      chainId: this.chain.genesis.chainId,
+      suite: this.suite,
+      height: this.chain.height + 1n,
+      nonceNextOf: (senderKeyId) => this.#committedNonce(senderKeyId),
+    });
+    if (!result.ok) {
+      this.metrics.mempoolRefused.inc({ code: result.error.code });
+      return {
+        accepted: false,
+        hash:
+          encoded instanceof Uint8Array && encoded.length > 0
+            ? hashEncodedTransaction(encoded, this.suite.hash)
+            : null,
+        code: result.error.code,
+        message: result.error.message,
+        details: plainDetails(result.error.details),
+      };
+    }
+    const valid = result.value;
+    const added = this.mempool.add(valid, Date.now());
+    if (!added.ok) {
+      this.metrics.mempoolRefused.inc({ code: added.error.code });
+      return {
+        accepted: false,
+        hash: valid.hash,
+        code: added.error.code,
+        message: added.error.message,
+        ...(added.error.retryAfterMs === null ? {} : { retryAfterMs: added.error.retryAfterMs }),
+      };
+    }
+    this.chain.markVerified(valid.hash);
+    this.#rememberAdmission(valid.hash);
+    this.metrics.mempoolTransactions.set(this.mempool.size);
+    this.metrics.mempoolBytes.set(this.mempool.sizeBytes);
+    for (const wake of this.#waiters) wake();
+    this.#waiters.clear();
+    if (gossip) this.#gossipTransaction(valid.encoded);
+    return { accepted: true, hash: valid.hash };
+  }
+
+  /** The sender's next nonce in the committed state (reads at the head's root, beside any speculation). */
+  #committedNonce(senderKeyId: Uint8Array): bigint {
+    const root = this.chain.stateRoot;
+    const tree = this.chain.ledger.tree;
+    return readNonce({ get: (key) => tree.getAt(root, key) }, this.suite.hash, senderKeyId);
+  }
+
+  #gossipBatch: Uint8Array[] = [];
+  #gossipScheduled = false;
+
+  /** Transactions go to peers in batches, at most one message per tick. */
+  #gossipTransaction(encoded: Uint8Array): void {
+    if (this.#transport === null) return;
+    this.#gossipBatch.push(encoded);
+    if (this.#gossipScheduled) return;
+    this.#gossipScheduled = true;
+    setImmediate(() => {
+      this.#gossipScheduled = false;
+      const batch = this.#gossipBatch;
+      this.#gossipBatch = [];
+      for (let start = 0; start < batch.length; start += 1000) {
+        this.#transport?.broadcast({ kind: "transactions", transactions: batch.slice(start, start + 1000) });
+      }
+    });
+  }
+
+  #rememberAdmission(hash: Uint8Array): void {
+    if (this.#admittedAtMs.size >= ADMISSION_TIMES_MAX) {
+      const oldest = this.#admittedAtMs.keys().next().value;
+      if (oldest !== undefined) this.#admittedAtMs.delete(oldest);
+    }
+    this.#admittedAtMs.set(bytesToHex(hash), performance.now());
+  }
+
+  /** Waits for transactions (then a short batching interval) or the empty-block interval, then builds. */
+  async #proposeValue(height: bigint, _round: number): Promise<ConsensusValue> {
+    const { blockIntervalMs, emptyBlockIntervalMs, timeouts } = this.config.consensus;
+    // Propose well within the others' propose timeout, or they move on without this block.
+    const waitMaxMs = Math.min(emptyBlockIntervalMs, Math.floor(timeouts.proposeBaseMs / 2));
+    if (this.mempool.size === 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.#waiters.delete(wake);
+          resolve();
+        }, waitMaxMs);
+        const wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        this.#waiters.add(wake);
+      });
+    }
+    if (this.mempool.size > 0 && blockIntervalMs > 0) {
+      const sinceCommitMs = performance.now() - this.#lastCommitMs;
+      if (sinceCommitMs < blockIntervalMs) await sleep(blockIntervalMs - sinceCommitMs);
+    }
+    if (!this.#ready) throw new NodeError("NODE_STOPPED", "the node is stopping");
+    const candidates = this.mempool.reap(BLOCK_TXS_MAX, BLOCK_SIZE_BYTES_MAX);
+    return this.chain.buildProposal({
+      height,
+      candidates,
+      timeMs: BigInt(Date.now()),
+      proposerPublicKey: this.validatorPublicKey,
+      evidence: this.driver.evidencePool.pending(BLOCK_EVIDENCE_MAX, height),
+    });
+  }
+
+  #onCommitted(decided: DecidedBlock): void {
+    const nowMs = performance.now();
+    if (this.#lastCommitMs > 0) this.metrics.blockInterval.observe((nowMs - this.#lastCommitMs) / 1000);
+    this.#lastCommitMs = nowMs;
+    const { block } = decided;
+    this.mempool.removeCommitted(decided.transactionHashes);
+    this.mempool.recheck(
+      (senderKeyId) => this.#committedNonce(senderKeyId),
+      decided.receipts.length === 0 ? [] : senderKeyIdsOf(decided),
+    );
+    this.mempool.evictExpired(Date.now(), block.header.height + 1n);
+    this.metrics.chainHeight.set(Number(block.header.height));
+    this.metrics.blocksCommitted.inc();
+    this.metrics.transactionsCommitted.inc(block.transactions.length);
+    this.metrics.mempoolTransactions.set(this.mempool.size);
+    this.metrics.mempoolBytes.set(this.mempool.sizeBytes);
+    const results: Array<{ hash: Uint8Array; result: ExecutionResult }> = [];
+    for (let index = 0; index < decided.transactionHashes.length; index++) {
+      const hash = decided.transactionHashes[index]!;
+      const receipt = decided.receipts[index]!;
+      const key = bytesToHex(hash);
+      const admittedAtMs = this.#admittedAtMs.get(key);
+      if (admittedAtMs !== undefined) {
+        this.metrics.commitLatency.observe((nowMs - admittedAtMs) / 1000);
+        this.#admittedAtMs.delete(key);
+      }
+      if (receipt.status !== "ok") this.metrics.transactionsFailed.inc();
+      const failure = decided.events.find(
+        (event) => event.txIndex === index && event.type === TRANSACTION_FAILED_EVENT,
+      );
+      results.push({
+        hash,
+        result:
+          receipt.status === "ok"
+            ? OK_RESULT
+            : {
+                ok: false,
+                errorCode: receipt.errorCode,
+                errorMessage: failure === undefined ? null : decodeFailure(failure.data).message,
+              },
+      });
+    }
+    if (this.#listeners.size === 0) return;
+    const summary = summaryOf(block, decided.hash, decided.transactionHashes, this.suite);
+    const committed: CommittedBlock = {
+      summary,
+      transactions: results,
+      events: decided.events.map((event) => ({
+        height: block.header.height,
+        txIndex: event.txIndex,
+        eventIndex: event.eventIndex,
+        logIndex: decided.firstLogIndex + event.txIndex,
+        contract: event.contract,
+        type: event.type,
+        data: event.data,
+      })),
+    };
+    for (const listener of this.#listeners) {
+      try {
+        listener(committed);
+      } catch (error) {
+        this.logger.error({ error: (error as Error).message }, "a block listener failed");
+      }
+    }
+  }
+
+  #onFatal(error: unknown): void {
+    this.logger.fatal(
+      {
+        error: error instanceof Error ? error.message : String(error),
+        code: error instanceof CityLedgerError ? error.code : undefined,
+      },
+      "the node cannot continue and stops (restart it: it recovers from its store and write-ahead log)",
+    );
+    void this.stop().finally(() => {
+      process.exitCode = 1;
+      this.onFatalStop?.(error);
+    });
+  }
+
+  /** Set by the process wiring (src/cli) to exit after a fatal error. */
+  onFatalStop: ((error: unknown) => void) | null = null;
+
+  async transactionStatus(hash: Uint8Array): Promise<TransactionStatus> {
+    const stored = await this.store.transactionByHash(hash);
+    if (stored !== undefined) {
+      return {
+        status: "committed",
+        hash,
+        height: stored.height,
+        indexInBlock: stored.indexInBlock,
+        logIndex: stored.logIndex,
+        result: await this.#resultOf(stored.logIndex, stored.encoded),
+      };
+    }
+    if (this.mempool.has(hash)) return { status: "pending", hash };
+    return { status: "unknown", hash };
+  }
+
+  async #resultOf(logIndex: number, encoded: Uint8Array): Promise<ExecutionResult> {
+    let contract: string;
+    try {
+      contract = decodeTransaction(encoded).contract;
+    } catch {
+      return OK_RESULT;
+    }
+    const events = await this.store.eventsByType(TRANSACTION_FAILED_EVENT, {
+      contract,
+      afterLogIndex: logIndex - 1,
+      limit: 1,
+    });
+    const event = events[0];
+    if (event === undefined || event.logIndex !== logIndex) return OK_RESULT;
+    const failure = decodeFailure(event.data);
+    return { ok: false, errorCode: failure.code, errorMessage: failure.message };
+  }
+
+  async receipt(hash: Uint8Array): Promise<TransactionReceipt | undefined> {
+    const stored = await this.store.transactionByHash(hash);
+    if (stored === undefined) return undefined;
+    const block = await this.store.blockByHeight(stored.height);
+    assert(block !== undefined, "a stored transaction's block is stored");
+    const { header } = block;
+    const inclusionProof = await this.chain.lock.run(() =>
+      this.chain.ledger.inclusionProof(stored.logIndex, Number(header.logSize)),
+    );
+    return {
+      chainId: header.chainId,
+      transaction: stored.encoded,
+      hash,
+      height: stored.height,
+      indexInBlock: stored.indexInBlock,
+      logIndex: stored.logIndex,
+      logSize: header.logSize,
+      inclusionProof,
+      header,
+      encodedHeader: encodeBlockHeader(header),
+      certificate: block.certificate,
+      encodedCertificate: encodeCommitCertificate(block.certificate),
+      validatorSet: this.chain.validatorSetAt(stored.height),
+      result: await this.#resultOf(stored.logIndex, stored.encoded),
+    };
+  }
+
+  async blockByHeight(height: bigint): Promise<BlockSummary | undefined> {
+    if (height < 1n) return undefined;
+    const block = await this.store.blockByHeight(height);
+    return block === undefined ? undefined : summaryOf(block, block.certificate.blockHash, null, this.suite);
+  }
+
+  async blockByHash(hash: Uint8Array): Promise<BlockSummary | undefined> {
+    const block = await this.store.blockByHash(hash);
+    return block === undefined ? undefined : summaryOf(block, block.certificate.blockHash, null, this.suite);
+  }
+
+  async encodedBlock(height: bigint): Promise<Uint8Array | undefined> {
+    if (height < 1n) return undefined;
+    const block = await this.store.blockByHeight(height);
+    return block === undefined ? undefined : encodeBlock(block);
+  }
+
+  async decodedTransaction(hash: Uint8Array): Promise<Transaction | undefined> {
+    const stored = await this.store.transactionByHash(hash);
+    if (stored !== undefined) return decodeTransaction(stored.encoded);
+    const pending = this.mempool.get(hash);
+    return pending?.transaction;
+  }
+
+  async validators(height?: bigint): Promise<ValidatorSet | undefined> {
+    const at = height ?? this.chain.height + 1n;
+    if (at < 1n || at > this.chain.height + 2n) return undefined;
+    return this.chain.validatorSetAt(at);
+  }
+
+  readState(key: Uint8Array): Promise<StateRead> {
+    return this.chain.lock.run(async () => {
+      const root = this.chain.stateRoot;
+      const height = this.chain.height;
+      const value = await this.chain.ledger.readState(key, root);
+      const proof = await this.chain.ledger.proveState(key, root);
+      return { key, value, height, stateRoot: root, proof, encodedProof: encodeStateProof(proof) };
+    });
+  }
+
+  async events(filter: EventFilter): Promise<ChainEvent[]> {
+    const type = filter.type ?? "";
+    const stored = await this.store.eventsByType(type, {
+      ...(filter.contract === undefined ? {} : { contract: filter.contract }),
+      ...(filter.afterLogIndex === undefined ? {} : { afterLogIndex: filter.afterLogIndex }),
+      ...(filter.limit === undefined ? {} : { limit: filter.limit }),
+    });
+    return stored.map((event) => ({ ...event }));
+  }
+
+  async notaryRecord(documentHash: Uint8Array) {
+    const key = notaryRecordKeyOf(this.suite.hash, documentHash);
+    const read = await this.readState(key);
+    const record = read.value === undefined ? undefined : notaryRecordJson(decodeNotaryRecord(read.value));
+    return { record: record as Readonly<Record<string, unknown>> | undefined, read };
+  }
+
+  onBlockCommitted(listener: (block: CommittedBlock) => void): Unsubscribe {
+    if (this.#listeners.size >= BLOCK_LISTENERS_MAX) {
+      throw new NodeError("NODE_STOPPED", "too many block listeners");
+    }
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  metricsText(): Promise<string> {
+    return this.metrics.registry.metrics();
+  }
+}
+
+function summaryOf(
+  block: Block,
+  hash: Uint8Array,
+  transactionHashes: readonly Uint8Array[] | null,
+  suite: SignatureSuite,
+): BlockSummary {
+  assert(equalBytes(blockHash(block.header, suite.hash), hash), "a block's hash is its header's");
+  let sizeBytes = 0;
+  for (const transaction of block.transactions) sizeBytes += transaction.length;
+  return {
+    height: block.header.height,
+    hash,
+    header: block.header,
+    encodedHeader: encodeBlockHeader(block.header),
+    certificate: block.certificate,
+    transactionHashes:
+      transactionHashes ??
+      block.transactions.map((transaction) => hashEncodedTransaction(transaction, suite.hash)),
+    evidenceCount: block.evidence.length,
+    sizeBytes,
+  };
+}
+
+/** The senders of a decided block's transactions (their nonces moved). */
+function senderKeyIdsOf(decided: DecidedBlock): Uint8Array[] {
+  return decided.senderKeyIds.slice();
+}
+
+function plainDetails(
+  details: Readonly<Record<string, string | number | bigint | boolean>>,
+): Record<string, string | number | boolean> {
+  const plain: Record<string, string | number | boolean> = {};
+  for (const [key, value] of Object.entries(details))
+    plain[key] = typeof value === "bigint" ? value.toString() : value;
+  return plain;
+}
+
+function sleep(durationMs: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, durationMs));
+}
