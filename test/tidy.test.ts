@@ -27,6 +27,7 @@ export const LAYERS: Readonly<Record<string, number>> = {
   storage: 5,
   net: 5,
   keystore: 5,
+  mempool: 5,
   node: 6,
   api: 7,
   cli: 8,
@@ -41,6 +42,7 @@ const PURE_MODULES = new Set([
   "apps",
   "consensus",
   "sdk",
+  "mempool",
 ]);
 const BANNED_IN_PURE: ReadonlyArray<[RegExp, string]> = [
   [/\bDate\.now\s*\(/, "Date.now()"],

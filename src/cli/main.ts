@@ -1,66 +1,41 @@
 /**
- * The `cityledger` command. What exists today: key management and store verification. The node, the network, the
- * portal and the API arrive with their issues; until then `cityledger` (and `npm start`)
- * says so plainly instead of pretending.
+ * The `cityledger` command (commander): `dev` (what `npm start` runs), `init`, `testnet`,
+ * `node start`, `keys`, the client commands (`tx`, `receipt`, `verify`, `status`, `notary`)
+ * and `store verify`. Parsing lives here and in *-commands.ts; the work in src/node and the SDK.
  * @module
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { Command, InvalidArgumentError } from "commander";
+import { fileURLToPath } from "node:url";
+import { Command } from "commander";
 import { bytesToHex } from "../base/bytes.ts";
 import { CityLedgerError } from "../base/errors.ts";
 import { readKeyFilePublicKey, type SuiteName, suiteByName } from "../crypto/index.ts";
 import { saveKeyFile } from "../keystore/index.ts";
 import { keyIdOf } from "../ledger/key-id.ts";
 import { openStore, verifyStore } from "../storage/index.ts";
+import { registerClientCommands } from "./client-commands.ts";
+import { registerNodeCommands } from "./node-commands.ts";
+import { ERROR_PREFIX, HINT_PREFIX, parseSuite, passphraseFrom } from "./ui.ts";
 
 const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
   version: string;
 };
-
-const SUITE_NAMES: readonly SuiteName[] = ["ed25519", "sm2-sm3"];
-
-function parseSuite(value: string): SuiteName {
-  if (!SUITE_NAMES.includes(value as SuiteName)) {
-    throw new InvalidArgumentError(`choose one of: ${SUITE_NAMES.join(", ")}`);
-  }
-  return value as SuiteName;
-}
-
-function passphraseFrom(variable: string): string {
-  const passphrase = process.env[variable];
-  if (passphrase === undefined || passphrase.length === 0) {
-    throw new CityLedgerError(
-      "CLI_PASSPHRASE_MISSING",
-      `set the passphrase in the environment variable ${variable}`,
-    );
-  }
-  return passphrase;
-}
-
-const STATUS = `CityLedger ${packageJson.version}
-
-What exists now: the ledger core (canonical encoding, Ed25519 and SM2/SM3 suites, transactions,
-blocks, commit certificates, the RFC 9162 transparency log, the authenticated state tree, the
-browser SDK's offline verifiers), key files (\`cityledger keys\`) and durable storage on SQLite or
-PostgreSQL with state snapshots and an integrity check (\`cityledger store verify\`).
-
-The running node (one-node chain, web portal and API) is not built yet: it arrives with the
-issue "A running CityLedger network". Until then, \`npm test\` runs the whole test suite and
-\`npm run bench:core\` measures the core.`;
+const binPath = fileURLToPath(new URL("../../bin/cityledger.js", import.meta.url));
 
 const program = new Command()
   .name("cityledger")
   .description("CityLedger: a verifiable, private-by-default ledger for city governments")
-  .version(packageJson.version, "-v, --version")
-  .action(() => {
-    console.log(STATUS);
-  });
+  .version(packageJson.version, "-v, --version");
+
+registerNodeCommands(program, binPath);
+registerClientCommands(program);
 
 const keys = program.command("keys").description("create and inspect key files (encrypted at rest)");
 
 keys
-  .command("generate")
+  .command("new")
+  .alias("generate")
   .description("create a new key pair and save it encrypted with a passphrase (mode 0600)")
   .requiredOption("--out <file>", "where to write the key file")
   .option("--suite <suite>", "signature suite: ed25519 or sm2-sm3", parseSuite, "ed25519" as SuiteName)
@@ -112,11 +87,25 @@ store
 
 program.showHelpAfterError("(run cityledger --help for usage)");
 
+/** What to do next, for the errors a person meets first. */
+const HINTS: Readonly<Record<string, string>> = {
+  NODE_GENESIS_MISMATCH:
+    "this data directory belongs to another chain: point dataDir elsewhere, or delete it",
+  NODE_CONFIG_INVALID: "compare the file with the one `cityledger init` writes",
+  NODE_KEY_INVALID: "check the passphrase source named in the config (passphrase.env or passphrase.file)",
+  KEY_FILE_INSECURE_PERMISSIONS: "key files must be readable by their owner only",
+  CLI_PASSPHRASE_MISSING:
+    "export the variable, e.g. read -rs CITYLEDGER_PASSPHRASE; export CITYLEDGER_PASSPHRASE",
+  STORE_CORRUPT: "restore the data directory from a backup, or resync the node from its peers",
+};
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
   if (error instanceof CityLedgerError) {
-    console.error(`error: ${error.message} [${error.code}]`);
+    console.error(`${ERROR_PREFIX} ${error.message} [${error.code}]`);
+    const hint = HINTS[error.code];
+    if (hint !== undefined) console.error(`${HINT_PREFIX} ${hint}`);
     process.exit(1);
   }
   if (error instanceof Error && "code" in error && error.code === "ENOENT") {

@@ -36,6 +36,7 @@ import { ConsensusDriver, type ConsensusTransport } from "./consensus-driver.ts"
 import { NodeError } from "./errors.ts";
 import { loadGenesisFile } from "./genesis-file.ts";
 import { createNodeMetrics, type NodeMetrics } from "./metrics.ts";
+import { type PeerNetworkHandle, startPeerNetwork } from "./peer-network.ts";
 import type {
   BlockSummary,
   ChainEvent,
@@ -111,6 +112,8 @@ export class CityLedgerNode implements NodeService {
   #transport: ConsensusTransport | null = null;
   #peersCountFn: () => number = () => 0;
   #ready = false;
+  /** The Ed25519 seed of the node key: the peer transport signs its handshakes with it. */
+  readonly #nodeSeed: Uint8Array;
   #stopping: Promise<void> | null = null;
   readonly #listeners = new Set<(block: CommittedBlock) => void>();
   readonly #admittedAtMs = new Map<string, number>();
@@ -124,8 +127,10 @@ export class CityLedgerNode implements NodeService {
     chain: Chain;
     store: Store;
     nodePublicKey: Uint8Array;
+    nodeSeed: Uint8Array;
     validatorPrivateKey: Uint8Array;
   }) {
+    this.#nodeSeed = parts.nodeSeed;
     this.config = parts.config;
     this.logger = parts.logger;
     this.metrics = parts.metrics;
@@ -189,6 +194,7 @@ export class CityLedgerNode implements NodeService {
       chain,
       store,
       nodePublicKey: nodeKey.publicKey,
+      nodeSeed: nodeKey.privateKey,
       validatorPrivateKey: validatorKey.privateKey,
     });
     metrics.chainHeight.set(Number(chain.height));
@@ -204,6 +210,16 @@ export class CityLedgerNode implements NodeService {
       "node started",
     );
     return node;
+  }
+
+  /** Starts the peer network of the config's p2p section and connects consensus and gossip to it. */
+  startPeerNetwork(): Promise<PeerNetworkHandle> {
+    return startPeerNetwork(this, this.config, this.#nodeSeed);
+  }
+
+  detachTransport(): void {
+    this.#transport = null;
+    this.#peersCountFn = () => 0;
   }
 
   /** Connects the consensus driver and transaction gossip to a peer network (src/net). */

@@ -1,0 +1,146 @@
+/**
+ * Connects a node to its peers: the authenticated transport of src/net carries the node's wire
+ * messages (src/node/wire.ts) on their channels, admits only the genesis document's nodes, and
+ * penalises a peer whose messages do not decode or that consensus rejects.
+ * @module
+ */
+import { Counter, Gauge } from "prom-client";
+import { bytesToHex, hexToBytes } from "../base/bytes.ts";
+import { CityLedgerError } from "../base/errors.ts";
+import {
+  type ApplicationChannelId,
+  Channel,
+  createNetMetrics,
+  type MetricsRegister,
+  type NetLogger,
+  nodeIdentityFromSeed,
+  type PeerKeyHex,
+  PeerManager,
+} from "../net/index.ts";
+import type { NodeConfig } from "./config.ts";
+import type { ConsensusTransport } from "./consensus-driver.ts";
+import type { CityLedgerNode } from "./node.ts";
+import { decodePeerMessage, encodePeerMessage, type PeerWireMessage } from "./wire.ts";
+
+/** Points for a message that does not decode, and for one consensus rejects (a bad signature). */
+export const PENALTY_POINTS_MALFORMED = 50;
+export const PENALTY_POINTS_INVALID = 20;
+
+export interface PeerNetworkHandle {
+  readonly manager: PeerManager;
+  readonly address: { host: string; port: number };
+  stop(): Promise<void>;
+}
+
+/** The channel a wire message travels on. */
+function channelOf(message: PeerWireMessage): ApplicationChannelId {
+  switch (message.kind) {
+    case "transactions":
+      return Channel.transactions;
+    case "commit":
+      return Channel.blockSync;
+    default:
+      return Channel.consensus;
+  }
+}
+
+function registerOf(node: CityLedgerNode): MetricsRegister {
+  const registers = [node.metrics.registry];
+  return {
+    counter: (config) => {
+      const counter = new Counter<string>({
+        name: config.name,
+        help: config.help,
+        labelNames: [...config.labelNames],
+        registers,
+      });
+      return {
+        inc: (labels, value) => counter.inc(labels as Partial<Record<string, string | number>>, value ?? 1),
+      };
+    },
+    gauge: (config) => {
+      const gauge = new Gauge<string>({
+        name: config.name,
+        help: config.help,
+        labelNames: [...config.labelNames],
+        registers,
+      });
+      return { set: (labels, value) => gauge.set(labels as Partial<Record<string, string | number>>, value) };
+    },
+  };
+}
+
+function loggerOf(node: CityLedgerNode): NetLogger {
+  const logger = node.logger.child({ component: "net" });
+  return {
+    debug: (message, context) => logger.debug(context ?? {}, message),
+    info: (message, context) => logger.info(context ?? {}, message),
+    warn: (message, context) => logger.warn(context ?? {}, message),
+  };
+}
+
+export async function startPeerNetwork(
+  node: CityLedgerNode,
+  config: NodeConfig,
+  nodeSeed: Uint8Array,
+): Promise<PeerNetworkHandle> {
+  const admitted = new Set(node.chain.genesis.nodes.map((entry) => bytesToHex(entry.nodeKey)));
+  const manager = new PeerManager(
+    {
+      chainId: node.chain.genesis.chainId,
+      listenHost: config.p2p.host,
+      listenPort: config.p2p.port,
+      seeds: config.p2p.peers.map((peer) => ({
+        publicKey: hexToBytes(peer.nodeKey),
+        host: peer.host,
+        port: peer.port,
+      })),
+    },
+    {
+      identity: nodeIdentityFromSeed(nodeSeed),
+      isAdmitted: (publicKey) => admitted.has(bytesToHex(publicKey)),
+      metrics: createNetMetrics(registerOf(node)),
+      logger: loggerOf(node),
+    },
+  );
+  const transport: ConsensusTransport = {
+    broadcast: (message) => {
+      manager.broadcast(channelOf(message), encodePeerMessage(message));
+    },
+    sendTo: (peer, message) => {
+      manager.send(peer as PeerKeyHex, channelOf(message), encodePeerMessage(message));
+    },
+    penalize: (peer, reason) => {
+      node.logger.debug({ peer, reason }, "peer penalised");
+      manager.penalize(peer as PeerKeyHex, "message_invalid", PENALTY_POINTS_INVALID);
+    },
+  };
+  manager.onMessage((peer, _channel, bytes) => {
+    let message: PeerWireMessage;
+    try {
+      message = decodePeerMessage(bytes);
+    } catch (error) {
+      if (!(error instanceof CityLedgerError)) throw error;
+      manager.penalize(peer, "message_malformed", PENALTY_POINTS_MALFORMED);
+      return;
+    }
+    node.receiveFromPeer(peer, message);
+  });
+  const updatePeers = () => node.metrics.peers.set(manager.peers().length);
+  manager.onPeerConnected(updatePeers);
+  manager.onPeerDisconnected(updatePeers);
+  node.attachTransport(transport, () => manager.peers().length);
+  const address = await manager.start();
+  node.logger.info(
+    { host: address.host, port: address.port, peers: config.p2p.peers.length },
+    "peer network listening",
+  );
+  return {
+    manager,
+    address,
+    stop: async () => {
+      node.detachTransport();
+      await manager.stop();
+    },
+  };
+}
