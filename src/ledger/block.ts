@@ -176,9 +176,18 @@ export interface ProposedBlock {
   readonly header: BlockHeader;
   readonly transactions: readonly Uint8Array[];
   readonly evidence: readonly Uint8Array[];
+  /**
+   * The proposer's certificate of the block below, the one header.previousCommitHash names
+   * (null at height 1). Validators collect different sets of precommits; the proposer's becomes
+   * the canonical certificate of that block on every node (CometBFT's "last commit").
+   */
+  readonly previousCertificate: CommitCertificate | null;
 }
 
-/** u8 version (1) | header | u32 count, bytes transactions | u32 count, bytes evidence. */
+/**
+ * u8 version (1) | header | u32 count, bytes transactions | u32 count, bytes evidence |
+ * u8 0 (no previous certificate) or 1 followed by the previous commit certificate.
+ */
 export function encodeProposedBlock(block: ProposedBlock): Uint8Array {
   assert(block.transactions.length <= BLOCK_TXS_MAX, "a proposal holds at most BLOCK_TXS_MAX transactions");
   assert(block.evidence.length <= BLOCK_EVIDENCE_MAX, "a proposal holds at most BLOCK_EVIDENCE_MAX evidence");
@@ -191,6 +200,11 @@ export function encodeProposedBlock(block: ProposedBlock): Uint8Array {
   for (const transaction of block.transactions) writer.bytes(transaction, TX_SIZE_BYTES_MAX);
   writer.u32(block.evidence.length);
   for (const evidence of block.evidence) writer.bytes(evidence, EVIDENCE_SIZE_BYTES_MAX);
+  if (block.previousCertificate === null) writer.u8(0);
+  else {
+    writer.u8(1);
+    writeCommitCertificate(writer, block.previousCertificate);
+  }
   return writer.finish();
 }
 
@@ -219,8 +233,12 @@ export function decodeProposedBlock(bytes: Uint8Array): ProposedBlock {
   for (let index = 0; index < evidenceCount; index++) {
     evidence.push(reader.bytesField(EVIDENCE_SIZE_BYTES_MAX, "evidence"));
   }
+  const hasPrevious = reader.u8("previous certificate flag");
+  if (hasPrevious > 1)
+    throw new DecodeError("DECODE_NON_CANONICAL", "the previous certificate flag is 0 or 1");
+  const previousCertificate = hasPrevious === 1 ? readCommitCertificate(reader) : null;
   reader.end("proposed block");
-  return { header, transactions, evidence };
+  return { header, transactions, evidence, previousCertificate };
 }
 
 /** RFC 9162 root over this block's transaction hashes. */

@@ -47,6 +47,7 @@ import {
   type ValidatorSet,
   validateTransaction,
   validatorSetHash,
+  verifyCommit,
 } from "../ledger/index.ts";
 import type { ValidTransaction } from "../ledger/validate-transaction.ts";
 import {
@@ -105,6 +106,7 @@ export class Chain {
   #ledger: PersistentLedger;
   #speculation: Speculation | null = null;
   #previousCertificate: CommitCertificate | null;
+  #previousHeader: BlockHeader | null;
   #previousTimeMs: bigint;
   #proposerPriorities: readonly bigint[];
   /** Hex hashes of transactions whose signatures this node checked; insertion order for eviction. */
@@ -114,7 +116,12 @@ export class Chain {
   private constructor(
     options: ChainOptions,
     ledger: PersistentLedger,
-    previous: { certificate: CommitCertificate | null; timeMs: bigint; priorities: readonly bigint[] },
+    previous: {
+      certificate: CommitCertificate | null;
+      header: BlockHeader | null;
+      timeMs: bigint;
+      priorities: readonly bigint[];
+    },
   ) {
     this.store = options.store;
     this.genesis = options.genesis;
@@ -122,6 +129,7 @@ export class Chain {
     this.genesisHash = genesisHash(options.genesis, options.suite);
     this.#ledger = ledger;
     this.#previousCertificate = previous.certificate;
+    this.#previousHeader = previous.header;
     this.#previousTimeMs = previous.timeMs;
     this.#proposerPriorities = previous.priorities;
     this.#validatorSetHash = validatorSetHash(options.genesis.validatorSet, options.suite);
@@ -154,6 +162,7 @@ export class Chain {
     if (head === null) {
       return new Chain(options, ledger, {
         certificate: null,
+        header: null,
         timeMs: genesis.genesisTimeMs,
         priorities: initialProposerPriorities(genesis.validatorSet),
       });
@@ -170,6 +179,7 @@ export class Chain {
     }
     return new Chain(options, ledger, {
       certificate: block.certificate,
+      header: block.header,
       timeMs: block.header.timeMs,
       priorities: checkpoint.priorities,
     });
@@ -221,12 +231,17 @@ export class Chain {
     };
   }
 
-  /** The consensus value of a committed block: the block as proposed, without its certificate. */
-  valueOf(block: Block): ConsensusValue {
+  /**
+   * The consensus value of a committed block: the block as proposed, without its certificate,
+   * with the canonical certificate of the block below (stored in its place when it committed).
+   */
+  async valueOf(block: Block): Promise<ConsensusValue> {
     const { header, transactions, evidence } = block;
+    const previousCertificate =
+      header.height === 1n ? null : ((await this.store.certificateByHeight(header.height - 1n)) ?? null);
     return {
       hash: block.certificate.blockHash,
-      bytes: encodeProposedBlock({ header, transactions, evidence }),
+      bytes: encodeProposedBlock({ header, transactions, evidence, previousCertificate }),
     };
   }
 
@@ -313,7 +328,12 @@ export class Chain {
           evidenceRoot: evidenceRoot(evidence, this.suite.hash),
           proposer: keyIdOf(this.suite, input.proposerPublicKey),
         };
-        const proposed: ProposedBlock = { header, transactions, evidence };
+        const proposed: ProposedBlock = {
+          header,
+          transactions,
+          evidence,
+          previousCertificate: this.#previousCertificate,
+        };
         const hash = blockHash(header, this.suite.hash);
         this.#speculation = {
           hash,
@@ -379,12 +399,16 @@ export class Chain {
           });
         }
       }
-      const block: Block = { ...speculation.proposed, certificate: input.certificate };
+      const { header, transactions, evidence } = speculation.proposed;
+      const block: Block = { header, transactions, evidence, certificate: input.certificate };
       const events = blockEventsOf(speculation.outcome, speculation.contracts);
       const firstLogIndex = this.#ledger.log.size - speculation.transactionHashes.length;
       await this.#ledger.commit(block, {
         transactions: transactionIndexEntriesOf(block.transactions, this.suite.hash),
         events,
+        ...(speculation.proposed.previousCertificate === null
+          ? {}
+          : { previousCertificate: speculation.proposed.previousCertificate }),
         metadata: [
           [
             CHECKPOINT_METADATA_KEY,
@@ -394,6 +418,7 @@ export class Chain {
       });
       this.#speculation = null;
       this.#previousCertificate = input.certificate;
+      this.#previousHeader = block.header;
       this.#previousTimeMs = block.header.timeMs;
       this.#proposerPriorities = input.nextProposerPriorities;
       return {
@@ -419,7 +444,7 @@ export class Chain {
     const { header } = proposed;
     if (header.chainId !== this.genesis.chainId || header.height !== height) return null;
     if (!equalBytes(header.previousBlockHash, this.headHash)) return null;
-    if (!equalBytes(header.previousCommitHash, this.#previousCommitHash())) return null;
+    if (!this.#previousCertificateValid(proposed)) return null;
     if (!equalBytes(header.validatorSetHash, this.#validatorSetHash)) return null;
     if (!equalBytes(header.nextValidatorSetHash, this.#validatorSetHash)) return null;
     // BFT time is not attempted: the proposer's clock, moving strictly forward.
@@ -434,7 +459,15 @@ export class Chain {
       return null;
     }
     try {
-      checkBlockBody({ ...proposed, certificate: EMPTY_CERTIFICATE }, this.suite.hash);
+      checkBlockBody(
+        {
+          header,
+          transactions: proposed.transactions,
+          evidence: proposed.evidence,
+          certificate: EMPTY_CERTIFICATE,
+        },
+        this.suite.hash,
+      );
     } catch (error) {
       if (error instanceof CityLedgerError) return null;
       throw error;
@@ -456,6 +489,30 @@ export class Chain {
       hashes.push(hash);
     }
     return hashes;
+  }
+
+  /**
+   * The proposal's certificate of the block below: a valid commit of that block, the one the
+   * header's previousCommitHash names. It may differ from this node's own.
+   */
+  #previousCertificateValid(proposed: ProposedBlock): boolean {
+    const { header, previousCertificate } = proposed;
+    if (this.#previousHeader === null) {
+      return previousCertificate === null && equalBytes(header.previousCommitHash, ZERO_HASH);
+    }
+    if (previousCertificate === null) return false;
+    if (previousCertificate.height !== this.#previousHeader.height) return false;
+    if (!equalBytes(previousCertificate.blockHash, this.headHash)) return false;
+    if (!equalBytes(commitCertificateHash(previousCertificate, this.suite.hash), header.previousCommitHash)) {
+      return false;
+    }
+    if (equalBytes(header.previousCommitHash, this.#previousCommitHash())) return true;
+    return verifyCommit(
+      this.#previousHeader,
+      previousCertificate,
+      this.validatorSetAt(this.#previousHeader.height),
+      this.suite,
+    );
   }
 
   #evidenceValid(encoded: Uint8Array, height: bigint): boolean {

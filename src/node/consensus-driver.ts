@@ -352,7 +352,7 @@ export class ConsensusDriver {
     try {
       const block = await chain.store.blockByHeight(height);
       if (block === undefined || transport === null) return;
-      const value = chain.valueOf(block);
+      const value = await chain.valueOf(block);
       transport.sendTo(peer, { kind: "commit", height, value, certificate: block.certificate });
     } catch (error) {
       this.#options.logger.warn(

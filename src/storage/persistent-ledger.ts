@@ -13,7 +13,7 @@
  */
 import { assert } from "../base/assert.ts";
 import { equalBytes } from "../base/bytes.ts";
-import { type Block, MerkleLog } from "../ledger/index.ts";
+import { type Block, type CommitCertificate, MerkleLog } from "../ledger/index.ts";
 import { SparseMerkleTree, type StateProof, type StateUpdate } from "../state/index.ts";
 import { StoreError } from "./errors.ts";
 import {
@@ -32,6 +32,8 @@ export interface CommitOptions {
   readonly transactions?: readonly TransactionIndexEntry[];
   readonly events?: readonly BlockEvent[];
   readonly metadata?: readonly MetadataEntry[];
+  /** The canonical certificate of the block below (BlockBatch.previousCertificate). */
+  readonly previousCertificate?: CommitCertificate;
 }
 
 export class PersistentLedger {
@@ -168,6 +170,9 @@ export class PersistentLedger {
         logNodes: this.logNodes.pendingEntries(),
         stateNodes: this.stateNodes.pendingEntries(),
         metadata: options.metadata ?? [],
+        ...(options.previousCertificate === undefined
+          ? {}
+          : { previousCertificate: options.previousCertificate }),
       });
     } catch (error) {
       this.#stale = true;

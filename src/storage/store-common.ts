@@ -17,6 +17,7 @@ import {
   blockHash,
   type CommitCertificate,
   checkBlockBody,
+  commitCertificateHash,
   decodeBlockHeader,
   decodeCommitCertificate,
   EVIDENCE_SIZE_BYTES_MAX,
@@ -137,6 +138,8 @@ export interface CheckedBatch {
   readonly evidence: Uint8Array;
   readonly header: Uint8Array;
   readonly certificate: Uint8Array;
+  /** The canonical certificate of the block below, replacing the one stored with it; or null. */
+  readonly previousCertificate: Uint8Array | null;
   readonly metadata: readonly MetadataEntry[];
 }
 
@@ -179,6 +182,19 @@ export function checkBlockBatch(
   if (certificate.height !== header.height || !equalBytes(certificate.blockHash, hashOfBlock)) {
     throw batchInvalid("the commit certificate is not for this block", { height: header.height });
   }
+  const previous = batch.previousCertificate;
+  if (previous !== undefined) {
+    if (
+      head === null ||
+      previous.height !== head.height ||
+      !equalBytes(previous.blockHash, head.blockHash) ||
+      !equalBytes(commitCertificateHash(previous, hash), header.previousCommitHash)
+    ) {
+      throw batchInvalid("the previous certificate is not the one the header commits to", {
+        height: header.height,
+      });
+    }
+  }
   checkEvents(batch);
   checkNodes(batch);
   checkMetadataEntries(batch.metadata, false);
@@ -188,6 +204,7 @@ export function checkBlockBatch(
     evidence: encodeEvidence(block.evidence),
     header: encodeHeader(header),
     certificate: encodeCertificate(certificate),
+    previousCertificate: previous === undefined ? null : encodeCertificate(previous),
     metadata: [...headMetadataOf(header, hashOfBlock), ...batch.metadata],
   };
 }

@@ -57,6 +57,12 @@ export type MetadataEntry = readonly [key: string, value: Uint8Array];
 /** Everything one block adds to the store, written atomically by `commitBlock`. */
 export interface BlockBatch {
   readonly block: Block;
+  /**
+   * The certificate of the block below as the header's previousCommitHash names it (validators
+   * collect different sets of precommits, so the stored one may differ): it replaces the stored
+   * one in the same atomic write, and every node's chain below its head becomes identical.
+   */
+  readonly previousCertificate?: CommitCertificate;
   readonly transactions: readonly TransactionIndexEntry[];
   readonly events: readonly BlockEvent[];
   readonly logNodes: readonly LogNodeEntry[];

@@ -333,6 +333,13 @@ export class PostgresStore implements Store {
       header.height.toString(),
       Buffer.from(checked.certificate),
     ]);
+    if (checked.previousCertificate !== null) {
+      const replaced = await client.query("UPDATE certificates SET certificate = $1 WHERE height = $2", [
+        Buffer.from(checked.previousCertificate),
+        (header.height - 1n).toString(),
+      ]);
+      assert(replaced.rowCount === 1, "the block below has a certificate to replace");
+    }
     await this.#insertTransactions(client, batch, checked, nameId);
     await this.#insertEvents(client, batch, checked, nameId);
     await this.#insertNodes(client, batch.logNodes, batch.stateNodes);

@@ -276,6 +276,7 @@ export class SqliteStore implements Store {
         "INSERT INTO blocks (height, hash_prefix, hash, header, evidence, first_log_index, tx_count) VALUES (?, ?, ?, ?, ?, ?, ?)",
       ),
       certificateInsert: prepare("INSERT INTO certificates (height, certificate) VALUES (?, ?)"),
+      certificateReplace: prepare("UPDATE certificates SET certificate = ? WHERE height = ?"),
       transactionInsert: prepare(
         "INSERT INTO transactions (log_index, height, index_in_block, hash_prefix, sender_prefix, contract_id, hash, encoded) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
       ),
@@ -488,6 +489,10 @@ export class SqliteStore implements Store {
       header.txCount,
     );
     this.#statement("certificateInsert").run(height, checked.certificate);
+    if (checked.previousCertificate !== null) {
+      const replaced = this.#statement("certificateReplace").run(checked.previousCertificate, height - 1n);
+      assert(replaced.changes === 1, "the block below has a certificate to replace");
+    }
     const transactionInsert = this.#statement("transactionInsert");
     const written: WrittenRows = { hashPrefixes: [], senderPrefixes: [], statePrefixes: [], stateIds: [] };
     for (let index = 0; index < batch.transactions.length; index++) {
