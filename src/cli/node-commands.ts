@@ -19,6 +19,13 @@ import { parseInteger, parseSuite, printJson } from "./ui.ts";
 
 const DEV_CHAIN_ID = "cityledger-dev";
 const DEMO_MARKER_FILE = "demo-seeded";
+/** Loopback networks time out faster than the defaults (which suit a city's wide-area links). */
+export const TESTNET_CONSENSUS = {
+  proposeBaseMs: 1000,
+  prevoteBaseMs: 500,
+  precommitBaseMs: 500,
+  emptyBlockIntervalMs: 400,
+} as const;
 /** How long `testnet` waits for every node's API to answer /health. */
 export const TESTNET_READY_TIMEOUT_MS = 60_000;
 
@@ -197,8 +204,7 @@ export function registerNodeCommands(program: Command, binPath: string): void {
       const directory = resolve(options.dir);
       if (!existsSync(join(directory, "genesis.json"))) {
         const ports = await freePorts(options.validators * 2);
-        // Free ports are not consecutive: write the layout, then rewrite each config's ports.
-        const layout = writeNetworkLayout({
+        writeNetworkLayout({
           out: directory,
           validators: options.validators,
           chainId: "cityledger-testnet",
@@ -206,18 +212,11 @@ export function registerNodeCommands(program: Command, binPath: string): void {
           host: "127.0.0.1",
           p2pPortBase: 1,
           apiPortBase: 1,
+          p2pPorts: ports.slice(0, options.validators),
+          apiPorts: ports.slice(options.validators),
           genesisTimeMs: BigInt(Date.now()),
-          consensus: {
-            proposeBaseMs: 1000,
-            prevoteBaseMs: 500,
-            precommitBaseMs: 500,
-            emptyBlockIntervalMs: 400,
-          },
+          consensus: TESTNET_CONSENSUS,
         });
-        assignPorts(
-          layout.nodes.map((node) => node.configFile),
-          ports,
-        );
       }
       const nodes = Array.from({ length: options.validators }, (_, index) =>
         join(directory, `node-${index + 1}`),
@@ -280,31 +279,6 @@ export function registerNodeCommands(program: Command, binPath: string): void {
       stopOnSignals(running);
       running.node.logger.info({ api: running.apiUrl }, "API listening");
     });
-}
-
-/** Rewrites the configs' ports: node i gets ports[2i] for peers and ports[2i+1] for its API. */
-function assignPorts(configFiles: readonly string[], ports: readonly number[]): void {
-  const p2pPorts = configFiles.map((_, index) => ports[2 * index]!);
-  const configs = configFiles.map(
-    (file) =>
-      JSON.parse(readFileSync(file, "utf8")) as {
-        name: string;
-        p2p: { port: number; peers: Array<{ name?: string; port: number }> };
-        api: { port: number };
-      },
-  );
-  const portOfName = new Map(configs.map((config, index) => [config.name, p2pPorts[index]!]));
-  configs.forEach((config, index) => {
-    config.p2p.port = p2pPorts[index]!;
-    config.api.port = ports[2 * index + 1]!;
-    for (const peer of config.p2p.peers) {
-      const port = peer.name === undefined ? undefined : portOfName.get(peer.name);
-      if (port === undefined)
-        throw new CityLedgerError("CLI_LAYOUT_INVALID", "a peer of the layout has no name");
-      peer.port = port;
-    }
-    writeFileSync(configFiles[index]!, `${JSON.stringify(config, null, 2)}\n`);
-  });
 }
 
 async function waitForHealth(urls: readonly string[], timeoutMs: number): Promise<void> {

@@ -16,12 +16,27 @@ import { type KeyPair, type SignatureSuite, SUITE_CODES } from "./suite.ts";
 
 const SODIUM_SECRET_KEY_BYTES = 64;
 
-function keyPairFromSeed(seed: Uint8Array): { publicKey: Buffer; secretKey: Buffer } {
+/**
+ * The one place libsodium's 64-byte secret key is expanded into: locked memory (sodium_malloc),
+ * allocated once and wiped after each use. Allocating locked memory per call instead exhausts
+ * the process's locked-memory limit (8 MiB here) within about 10,000 signatures, because it is
+ * released only when the garbage collector gets to it, and the process then aborts.
+ */
+const secretKeyScratch = sodium.sodium_malloc(SODIUM_SECRET_KEY_BYTES);
+
+/** Expands the seed into the scratch key, runs `use`, and wipes the scratch key. */
+function withSecretKey<Result>(
+  seed: Uint8Array,
+  use: (secretKey: Buffer, publicKey: Buffer) => Result,
+): Result {
   assert(seed.length === ED25519_PRIVATE_KEY_BYTES, "an Ed25519 seed is 32 bytes");
   const publicKey = Buffer.alloc(ED25519_PUBLIC_KEY_BYTES);
-  const secretKey = sodium.sodium_malloc(SODIUM_SECRET_KEY_BYTES);
-  sodium.crypto_sign_seed_keypair(publicKey, secretKey, seed as Buffer);
-  return { publicKey, secretKey };
+  try {
+    sodium.crypto_sign_seed_keypair(publicKey, secretKeyScratch, seed as Buffer);
+    return use(secretKeyScratch, publicKey);
+  } finally {
+    sodium.sodium_memzero(secretKeyScratch);
+  }
 }
 
 export const ed25519Suite: SignatureSuite = {
@@ -32,16 +47,17 @@ export const ed25519Suite: SignatureSuite = {
   signatureBytes: ED25519_SIGNATURE_BYTES,
   hash: sha256,
   keyPairFromSeed(seed: Uint8Array): KeyPair {
-    const { publicKey } = keyPairFromSeed(seed);
-    return { privateKey: seed.slice(), publicKey: new Uint8Array(publicKey) };
+    const publicKey = withSecretKey(seed, (_secretKey, publicKey) => new Uint8Array(publicKey));
+    return { privateKey: seed.slice(), publicKey };
   },
   publicKeyOf(privateKey: Uint8Array): Uint8Array {
-    return new Uint8Array(keyPairFromSeed(privateKey).publicKey);
+    return withSecretKey(privateKey, (_secretKey, publicKey) => new Uint8Array(publicKey));
   },
   sign(privateKey: Uint8Array, message: Uint8Array): Uint8Array {
-    const { secretKey } = keyPairFromSeed(privateKey);
     const signature = new Uint8Array(ED25519_SIGNATURE_BYTES);
-    sodium.crypto_sign_detached(signature as Buffer, message as Buffer, secretKey);
+    withSecretKey(privateKey, (secretKey) => {
+      sodium.crypto_sign_detached(signature as Buffer, message as Buffer, secretKey);
+    });
     return signature;
   },
   verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {

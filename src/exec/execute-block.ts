@@ -5,9 +5,10 @@
  * block breaks a rule (then nothing of it may be applied and the node rejects the proposal).
  *
  * Per transaction, in block order:
- *   1. block rules: the transaction's chain id is the block's, its expiry height is not below
- *      the block's height, and its nonce is exactly the sender's next nonce (state before the
- *      block plus the block's earlier transactions). Any breach: BlockInvalidError.
+ *   1. block rules: the transaction's chain id and suite are the block's, its expiry height is
+ *      not below the block's height, and its nonce is exactly the sender's next nonce (state
+ *      before the block plus the block's earlier transactions). Any breach: BlockInvalidError,
+ *      naming the transaction (a proposer may leave it out and try again).
  *   2. the sender's next nonce becomes nonce + 1: the nonce is consumed whatever follows.
  *   3. the contract named by the transaction runs on an overlay of its own; on success its
  *      writes and events are kept, on failure (an ExecutionError, an unknown contract, or a
@@ -46,7 +47,7 @@ import {
   TX_STATE_WRITE_BYTES_MAX,
   TX_STATE_WRITES_MAX,
 } from "./limits.ts";
-import { decodeNonceValue, encodeNonceValue } from "./nonce.ts";
+import { encodeNonceValue, nonceNextOfValue } from "./nonce.ts";
 import { notaryContract } from "./notary.ts";
 import { RECEIPT_TX_HASH_BYTES, type ReceiptEvent, type TransactionReceipt } from "./receipt.ts";
 import { contractStateKeyOf, nonceKeyOf } from "./state-keys.ts";
@@ -294,8 +295,7 @@ export function executeBlock(
       );
     }
     const nonceKey = nonceKeyOf(block.suite.hash, valid.senderKeyId);
-    const nonceStored = blockState.get(nonceKey);
-    const nonceExpected = nonceStored === undefined ? 0n : decodeNonceValue(nonceStored);
+    const nonceExpected = nonceNextOfValue(blockState.get(nonceKey));
     if (transaction.nonce !== nonceExpected) {
       return blockInvalid(
         "BLOCK_NONCE_MISMATCH",

@@ -43,6 +43,7 @@ export {
   encodeNonceValue,
   NONCE_VALUE_BYTES,
   NONCE_VALUE_VERSION,
+  nonceNextOfValue,
   readNonce,
 } from "./nonce.ts";
 export {

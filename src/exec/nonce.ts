@@ -45,7 +45,11 @@ export function decodeNonceValue(bytes: Uint8Array): bigint {
  * and the node pass `(keyId) => readNonce(state, hash, keyId)` as `nonceNextOf`.
  */
 export function readNonce(state: StateReader, hash: HashFunction, senderKeyId: Uint8Array): bigint {
-  const value = state.get(nonceKeyOf(hash, senderKeyId));
+  return nonceNextOfValue(state.get(nonceKeyOf(hash, senderKeyId)));
+}
+
+/** The next nonce a stored value (or its absence) means. */
+export function nonceNextOfValue(value: Uint8Array | undefined): bigint {
   if (value === undefined) return 0n;
   // The state tree verified these bytes against their hash; a bad value is a broken invariant.
   let nonceNext: bigint;

@@ -177,8 +177,10 @@ export function parseRevokeArgs(args: Value): Result<RevokeArgs, ExecutionError>
 function provenanceValue(provenance: NotaryProvenance): Record<string, Value> {
   assert(provenance.signer.length === KEY_ID_BYTES, "signers are key ids");
   assert(provenance.txHash.length === TX_HASH_BYTES, "transaction hashes are 32 bytes");
-  assert(provenance.height >= 0n && provenance.height <= I64_MAX, "heights fit a canonical integer");
-  assert(provenance.timeMs >= 0n && provenance.timeMs <= I64_MAX, "times fit a canonical integer");
+  assert(provenance.height >= 0n, "heights fit a canonical integer");
+  assert(provenance.height <= I64_MAX, "heights fit a canonical integer");
+  assert(provenance.timeMs >= 0n, "times fit a canonical integer");
+  assert(provenance.timeMs <= I64_MAX, "times fit a canonical integer");
   return {
     signer: provenance.signer,
     height: provenance.height,

@@ -57,7 +57,8 @@ function checkReceipt(receipt: TransactionReceipt): void {
   assert(receipt.txHash.length === RECEIPT_TX_HASH_BYTES, "receipts name a 32-byte transaction hash");
   if (receipt.status === "ok") assert(receipt.errorCode === null, "an ok receipt has no error code");
   if (receipt.status === "failed") {
-    assert(receipt.errorCode !== null && ERROR_CODE_PATTERN.test(receipt.errorCode), "failed: a code");
+    assert(receipt.errorCode !== null, "a failed receipt has an error code");
+    assert(ERROR_CODE_PATTERN.test(receipt.errorCode), "error codes are upper-case identifiers");
     assert(receipt.events.length === 0, "a failed receipt has no events");
   }
   assert(receipt.events.length <= TX_EVENTS_MAX, "events per transaction are bounded");

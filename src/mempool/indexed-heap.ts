@@ -50,7 +50,8 @@ export class IndexedHeap<Item> {
 
   remove(item: Item): void {
     const index = this.#position.get(item);
-    assert(index >= 0 && this.#items[index] === item, "only items in the heap are removed");
+    assert(index >= 0, "only items in the heap are removed");
+    assert(this.#items[index] === item, "only items in the heap are removed");
     const last = this.#items.pop()!;
     this.#position.set(item, -1);
     if (index === this.#items.length) return;
@@ -63,7 +64,8 @@ export class IndexedHeap<Item> {
   /** Restores the order after the item's key changed. */
   update(item: Item): void {
     const index = this.#position.get(item);
-    assert(index >= 0 && this.#items[index] === item, "only items in the heap are updated");
+    assert(index >= 0, "only items in the heap are updated");
+    assert(this.#items[index] === item, "only items in the heap are updated");
     this.#up(index);
     this.#down(this.#position.get(item));
   }

@@ -92,7 +92,8 @@ interface PoolEntry {
 function optionWithin(value: number | undefined, max: number, name: string): number {
   const chosen = value ?? max;
   assert(Number.isSafeInteger(chosen), `${name} is an integer`);
-  assert(chosen >= 1 && chosen <= max, `${name} is within 1..${max}`);
+  assert(chosen >= 1, `${name} is within 1..${max}`);
+  assert(chosen <= max, `${name} is within 1..${max}`);
   return chosen;
 }
 
@@ -191,10 +192,12 @@ export class Mempool {
   }
 
   add(valid: ValidTransaction, nowMs: number): Result<void, MempoolError> {
-    assert(Number.isSafeInteger(nowMs) && nowMs >= 0, "nowMs is a non-negative integer");
+    assert(Number.isSafeInteger(nowMs), "nowMs is a non-negative integer");
+    assert(nowMs >= 0, "nowMs is a non-negative integer");
     assert(valid.hash.length === HASH_BYTES, "validated transactions carry their hash");
     assert(valid.senderKeyId.length === HASH_BYTES, "validated transactions carry their sender");
-    assert(valid.encoded.length > 0 && valid.encoded.length <= TX_SIZE_BYTES_MAX, "validated sizes");
+    assert(valid.encoded.length > 0, "validated sizes");
+    assert(valid.encoded.length <= TX_SIZE_BYTES_MAX, "validated sizes");
     const hashKey = mapKeyOf(valid.hash);
     if (this.#entries.has(hashKey)) {
       return fail(
@@ -342,8 +345,10 @@ export class Mempool {
    * sender's in nonce order from its next nonce without gaps, round-robin across senders.
    */
   reap(maxTxs: number, maxBytes: number): ValidTransaction[] {
-    assert(Number.isSafeInteger(maxTxs) && maxTxs >= 0, "maxTxs is a count");
-    assert(Number.isSafeInteger(maxBytes) && maxBytes >= 0, "maxBytes is a size");
+    assert(Number.isSafeInteger(maxTxs), "maxTxs is a count");
+    assert(maxTxs >= 0, "maxTxs is a count");
+    assert(Number.isSafeInteger(maxBytes), "maxBytes is a size");
+    assert(maxBytes >= 0, "maxBytes is a size");
     const reaped: ValidTransaction[] = [];
     let sizeBytes = 0;
     const take = (entry: PoolEntry): boolean => {
@@ -372,13 +377,15 @@ export class Mempool {
       }
       round = next;
     }
-    assert(reaped.length <= maxTxs && sizeBytes <= maxBytes, "reap stays within its bounds");
+    assert(reaped.length <= maxTxs, "reap stays within its bounds");
+    assert(sizeBytes <= maxBytes, "reap stays within its bounds");
     return reaped;
   }
 
   /**
-   * Removes the transactions a block committed (hashes not waiting are ignored) and advances
-   * their senders' next nonces past them. Returns how many were removed.
+   * Removes the transactions a block committed (hashes not waiting are ignored), advances their
+   * senders' next nonces past them and drops those senders' transactions now below it. Returns
+   * how many transactions left the pool.
    */
   removeCommitted(hashes: Iterable<Uint8Array>): number {
     let removed = 0;
@@ -427,7 +434,8 @@ export class Mempool {
    * Returns the evicted ones, oldest first for age, then by expiry height.
    */
   evictExpired(nowMs: number, height: bigint): ValidTransaction[] {
-    assert(Number.isSafeInteger(nowMs) && nowMs >= 0, "nowMs is a non-negative integer");
+    assert(Number.isSafeInteger(nowMs), "nowMs is a non-negative integer");
+    assert(nowMs >= 0, "nowMs is a non-negative integer");
     assert(height >= 0n, "heights are natural numbers");
     const evicted: ValidTransaction[] = [];
     const evict = (entry: PoolEntry) => {

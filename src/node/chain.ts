@@ -272,7 +272,8 @@ export class Chain {
 
   /**
    * Builds the proposal for `height` from candidate transactions (in pool order), executing it.
-   * Transactions the executor refuses are left out; the result is the speculation.
+   * Transactions the executor refuses are left out; the result is the speculation. Null when the
+   * height is no longer the next one (the request is stale).
    */
   buildProposal(input: {
     readonly height: bigint;
@@ -280,9 +281,10 @@ export class Chain {
     readonly timeMs: bigint;
     readonly proposerPublicKey: Uint8Array;
     readonly evidence: readonly Uint8Array[];
-  }): Promise<ConsensusValue> {
+  }): Promise<ConsensusValue | null> {
     return this.lock.run(async () => {
-      assert(input.height === this.height + 1n, "proposals are built for the next height");
+      // The chain may have moved past this height while the proposer waited (block sync).
+      if (input.height !== this.height + 1n) return null;
       await this.#dropSpeculation();
       const timeMs = input.timeMs > this.#previousTimeMs ? input.timeMs : this.#previousTimeMs + 1n;
       let candidates = input.candidates.slice(0, BLOCK_TXS_MAX);

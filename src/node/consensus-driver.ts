@@ -50,8 +50,8 @@ export interface ConsensusDriverOptions {
   readonly transport: ConsensusTransport | null;
   readonly logger: Logger;
   readonly metrics: NodeMetrics;
-  /** Builds the value to propose (waits for transactions or the empty-block interval). */
-  readonly proposeValue: (height: bigint, round: number) => Promise<ConsensusValue>;
+  /** Builds the value to propose (waits for transactions or the empty-block interval); null when stale. */
+  readonly proposeValue: (height: bigint, round: number) => Promise<ConsensusValue | null>;
   /** Called after each block is durable, before the next height's inputs are handled. */
   readonly onCommitted: (decided: DecidedBlock) => void;
   /** A failure the node cannot continue from (a store write failed, a decided block fails here). */
@@ -243,7 +243,10 @@ export class ConsensusDriver {
   #requestValue(height: bigint, round: number): void {
     this.#options
       .proposeValue(height, round)
-      .then((value) => this.#enqueue({ kind: "valueReady", height, round, value }))
+      .then((value) => {
+        // null: the chain moved past this height meanwhile; the machine has moved on too.
+        if (value !== null) this.#enqueue({ kind: "valueReady", height, round, value });
+      })
       .catch((error: unknown) => {
         if (this.#stopped) return;
         this.#options.onFatal(error);

@@ -28,6 +28,11 @@ export interface NetworkLayoutOptions {
   /** Ports are `p2pPortBase + index` and `apiPortBase + index`. */
   readonly p2pPortBase: number;
   readonly apiPortBase: number;
+  /** Explicit ports per node (free ports found by the caller), instead of base + index. */
+  readonly p2pPorts?: readonly number[];
+  readonly apiPorts?: readonly number[];
+  /** Nodes admitted to the network that do not validate (they follow the chain). */
+  readonly observers?: number;
   readonly genesisTimeMs: bigint;
   readonly consensus?: NodeConfigFile["consensus"];
   /** Serve the portal from this folder (an absolute path), when given. */
@@ -41,6 +46,7 @@ export interface NetworkLayoutNode {
   readonly nodeKey: string;
   readonly apiUrl: string;
   readonly p2pPort: number;
+  readonly validator: boolean;
 }
 
 export interface NetworkLayout {
@@ -64,8 +70,18 @@ export function writeNetworkLayout(options: NetworkLayoutOptions): NetworkLayout
   }
   mkdirSync(options.out, { recursive: true });
   const suite = suiteByName(options.suite);
+  const observers = options.observers ?? 0;
+  const total = options.validators + observers;
+  if (options.p2pPorts !== undefined && options.p2pPorts.length < total) {
+    throw new NodeError("NODE_CONFIG_INVALID", "one peer port per node is needed");
+  }
+  if (options.apiPorts !== undefined && options.apiPorts.length < total) {
+    throw new NodeError("NODE_CONFIG_INVALID", "one API port per node is needed");
+  }
+  const p2pPortOf = (index: number) => options.p2pPorts?.[index] ?? options.p2pPortBase + index;
+  const apiPortOf = (index: number) => options.apiPorts?.[index] ?? options.apiPortBase + index;
   const prepared = [];
-  for (let index = 0; index < options.validators; index++) {
+  for (let index = 0; index < total; index++) {
     const name = `node-${index + 1}`;
     const directory = join(options.out, name);
     mkdirSync(directory, { recursive: true, mode: 0o700 });
@@ -79,7 +95,14 @@ export function writeNetworkLayout(options: NetworkLayoutOptions): NetworkLayout
       saveKeyFile(join(directory, "validator.key"), suite, validatorKeyPair.privateKey, passphrase);
       validatorPublicKey = validatorKeyPair.publicKey;
     }
-    prepared.push({ name, directory, nodeKey: nodeKeyPair.publicKey, validatorPublicKey, index });
+    prepared.push({
+      name,
+      directory,
+      nodeKey: nodeKeyPair.publicKey,
+      validatorPublicKey,
+      index,
+      validator: index < options.validators,
+    });
   }
   const genesis = genesisFileOf({
     genesis: {
@@ -87,22 +110,28 @@ export function writeNetworkLayout(options: NetworkLayoutOptions): NetworkLayout
       genesisTimeMs: options.genesisTimeMs,
       validatorSet: canonicalValidatorSet(
         suite.name,
-        prepared.map((node) => ({ publicKey: node.validatorPublicKey, power: VALIDATOR_POWER_DEFAULT })),
+        prepared
+          .filter((node) => node.validator)
+          .map((node) => ({ publicKey: node.validatorPublicKey, power: VALIDATOR_POWER_DEFAULT })),
       ),
       nodes: [...prepared]
         .map((node) => ({ name: node.name, nodeKey: node.nodeKey }))
         .sort((left, right) => bytesToHex(left.nodeKey).localeCompare(bytesToHex(right.nodeKey))),
     },
     suite,
-    validatorNames: new Map(prepared.map((node) => [bytesToHex(node.validatorPublicKey), node.name])),
+    validatorNames: new Map(
+      prepared
+        .filter((node) => node.validator)
+        .map((node) => [bytesToHex(node.validatorPublicKey), node.name]),
+    ),
   });
   const genesisText = `${JSON.stringify(genesis, null, 2)}\n`;
   writeFileSync(join(options.out, "genesis.json"), genesisText);
   const nodes: NetworkLayoutNode[] = [];
   for (const node of prepared) {
     writeFileSync(join(node.directory, "genesis.json"), genesisText);
-    const p2pPort = options.p2pPortBase + node.index;
-    const apiPort = options.apiPortBase + node.index;
+    const p2pPort = p2pPortOf(node.index);
+    const apiPort = apiPortOf(node.index);
     const config: NodeConfigFile = {
       name: node.name,
       dataDir: "data",
@@ -119,7 +148,7 @@ export function writeNetworkLayout(options: NetworkLayoutOptions): NetworkLayout
             name: other.name,
             nodeKey: bytesToHex(other.nodeKey),
             host: options.host,
-            port: options.p2pPortBase + other.index,
+            port: p2pPortOf(other.index),
           })),
       },
       api: {
@@ -138,6 +167,7 @@ export function writeNetworkLayout(options: NetworkLayoutOptions): NetworkLayout
       nodeKey: bytesToHex(node.nodeKey),
       apiUrl: `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${apiPort}`,
       p2pPort,
+      validator: node.validator,
     });
   }
   return { genesis, nodes };

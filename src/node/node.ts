@@ -367,7 +367,7 @@ export class CityLedgerNode implements NodeService {
   }
 
   /** Waits for transactions (then a short batching interval) or the empty-block interval, then builds. */
-  async #proposeValue(height: bigint, _round: number): Promise<ConsensusValue> {
+  async #proposeValue(height: bigint, _round: number): Promise<ConsensusValue | null> {
     const { blockIntervalMs, emptyBlockIntervalMs, timeouts } = this.config.consensus;
     // Propose well within the others' propose timeout, or they move on without this block.
     const waitMaxMs = Math.min(emptyBlockIntervalMs, Math.floor(timeouts.proposeBaseMs / 2));
