@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { after, describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 
 const bin = resolve(import.meta.dirname, "../bin/cityledger.js");
 const directory = mkdtempSync(join(tmpdir(), "cityledger-cli-"));
@@ -17,11 +17,30 @@ function run(args: string[], environment: Record<string, string> = {}) {
 }
 
 describe("cityledger command", () => {
-  it("says plainly what exists when run bare (npm start)", () => {
+  it("lists its commands when run bare", () => {
     const result = run([]);
     assert.equal(result.status, 0, result.stderr);
-    assert.match(result.stdout, /What exists now/);
-    assert.match(result.stdout, /not built yet/);
+    for (const command of ["dev", "init", "testnet", "node", "keys", "tx", "receipt", "verify", "status", "store"]) {
+      assert.match(result.stdout, new RegExp(`\\n  ${command}\\b`), `help lists ${command}`);
+    }
+  });
+
+  it("init writes a network (keys 0600, genesis, configs) and refuses to overwrite it", () => {
+    const out = join(directory, "network");
+    const result = run(["init", "--validators", "3", "--out", out, "--chain-id", "test-city", "--json"]);
+    assert.equal(result.status, 0, result.stderr);
+    const layout = JSON.parse(result.stdout) as { nodes: Array<{ configFile: string; directory: string }> };
+    assert.equal(layout.nodes.length, 3);
+    for (const node of layout.nodes) {
+      assert.equal(statSync(join(node.directory, "node.key")).mode & 0o777, 0o600);
+      assert.equal(statSync(join(node.directory, "passphrase")).mode & 0o777, 0o600);
+    }
+    const again = run(["init", "--validators", "3", "--out", out]);
+    assert.equal(again.status, 1);
+    assert.match(again.stderr, /already holds a network/);
+    const bad = run(["init", "--validators", "0", "--out", join(directory, "other")]);
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /validators must be between 1 and/);
   });
 
   for (const suite of ["ed25519", "sm2-sm3"]) {
@@ -55,5 +74,86 @@ describe("cityledger command", () => {
     const again = run(["keys", "generate", "--out", path], { CITYLEDGER_PASSPHRASE: "a long passphrase" });
     assert.equal(again.status, 1);
     assert.match(again.stderr, /KEY_FILE_EXISTS/);
+  });
+});
+
+describe("cityledger dev and the client commands, end to end", { timeout: 180_000 }, () => {
+  const devDirectory = join(directory, "dev");
+  let dev: ChildProcess | null = null;
+  let api = "";
+
+  before(async () => {
+    dev = spawn(process.execPath, [bin, "dev", "--dir", devDirectory, "--port", "0"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    dev.stdout!.on("data", (chunk: Buffer) => {
+      output += chunk.toString("utf8");
+    });
+    dev.stderr!.on("data", (chunk: Buffer) => {
+      output += chunk.toString("utf8");
+    });
+    const deadline = Date.now() + 90_000;
+    while (!/Press Ctrl-C/.test(output)) {
+      assert.ok(Date.now() < deadline, `dev did not start: ${output}`);
+      assert.equal(dev.exitCode, null, `dev exited: ${output}`);
+      await new Promise((done) => setTimeout(done, 100));
+    }
+    assert.match(output, /seeded 5 notary records/);
+    api = /API\s+(http:\/\/127\.0\.0\.1:\d+)\/v1\/status/.exec(output)![1]!;
+  });
+
+  after(async () => {
+    if (dev !== null && dev.exitCode === null) {
+      const exited = new Promise((done) => dev!.once("exit", done));
+      dev.kill("SIGINT");
+      await exited;
+    }
+  });
+
+  it("status, notary anchor, tx status, receipt get, and an offline verify that catches tampering", () => {
+    const environment = { CITYLEDGER_PASSPHRASE: "a long passphrase", CITYLEDGER_API: api };
+    const status = run(["status", "--json"], environment);
+    assert.equal(status.status, 0, status.stderr);
+    assert.equal((JSON.parse(status.stdout) as { chainId: string }).chainId, "cityledger-dev");
+
+    const key = join(directory, "clerk.key");
+    assert.equal(run(["keys", "new", "--out", key], environment).status, 0);
+    const document = join(directory, "permit.txt");
+    writeFileSync(document, "Building permit BP-2026-0999, 3 Harbour Lane");
+    const anchored = run(
+      ["notary", "anchor", document, "--title", "Permit BP-2026-0999", "--type", "permit", "--key", key, "--json"],
+      environment,
+    );
+    assert.equal(anchored.status, 0, anchored.stderr);
+    const committed = JSON.parse(anchored.stdout) as { hash: string; status: string };
+    assert.equal(committed.status, "committed");
+
+    const shown = run(["notary", "show", document, "--json"], environment);
+    assert.equal(shown.status, 0, shown.stderr);
+    assert.match(shown.stdout, /Permit BP-2026-0999/);
+
+    const again = run(["notary", "anchor", document, "--title", "twice", "--key", key], environment);
+    assert.equal(again.status, 2, "an included but failed transaction exits with 2");
+    assert.match(again.stdout, /NOTARY_ALREADY_ANCHORED/);
+
+    const txStatus = run(["tx", "status", committed.hash, "--json"], environment);
+    assert.equal(txStatus.status, 0, txStatus.stderr);
+    assert.match(txStatus.stdout, /"committed"/);
+
+    const receiptFile = join(directory, "receipt.json");
+    const fetched = run(["receipt", "get", committed.hash, "--out", receiptFile], environment);
+    assert.equal(fetched.status, 0, fetched.stderr);
+    const checkpoint = join(devDirectory, "genesis.json");
+    const verified = run(["verify", receiptFile, "--checkpoint", checkpoint]);
+    assert.equal(verified.status, 0, verified.stderr);
+    assert.match(verified.stdout, /receipt OK/);
+
+    const receipt = JSON.parse(readFileSync(receiptFile, "utf8")) as { inclusionProof: string[]; logIndex: number };
+    const tampered = join(directory, "tampered.json");
+    writeFileSync(tampered, JSON.stringify({ ...receipt, logIndex: receipt.logIndex + 1 }));
+    const refused = run(["verify", tampered, "--checkpoint", checkpoint]);
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /receipt INVALID \[RECEIPT_/);
   });
 });

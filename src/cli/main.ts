@@ -26,7 +26,10 @@ const binPath = fileURLToPath(new URL("../../bin/cityledger.js", import.meta.url
 const program = new Command()
   .name("cityledger")
   .description("CityLedger: a verifiable, private-by-default ledger for city governments")
-  .version(packageJson.version, "-v, --version");
+  .version(packageJson.version, "-v, --version")
+  .action(() => {
+    program.help();
+  });
 
 registerNodeCommands(program, binPath);
 registerClientCommands(program);
