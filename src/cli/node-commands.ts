@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
+import { Presets, SingleBar } from "cli-progress";
 import type { Command } from "commander";
 import { CityLedgerError } from "../base/errors.ts";
 import type { SuiteName } from "../crypto/index.ts";
@@ -258,6 +259,7 @@ export function registerNodeCommands(program: Command, binPath: string): void {
       await waitForHealth(
         urls.map((url) => url.apiUrl),
         TESTNET_READY_TIMEOUT_MS,
+        options.json !== true && process.stdout.isTTY === true,
       );
       if (options.json === true) printJson({ directory, nodes: urls });
       else {
@@ -281,23 +283,36 @@ export function registerNodeCommands(program: Command, binPath: string): void {
     });
 }
 
-async function waitForHealth(urls: readonly string[], timeoutMs: number): Promise<void> {
+async function waitForHealth(urls: readonly string[], timeoutMs: number, progress = false): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  for (const url of urls) {
-    for (;;) {
-      try {
-        const response = await fetch(`${url}/health`);
-        if (response.ok) break;
-      } catch {
-        // Not listening yet.
-      }
-      if (Date.now() > deadline) {
-        throw new CityLedgerError(
-          "CLI_TESTNET_NOT_READY",
-          `${url} did not become healthy in ${timeoutMs} ms; see the node logs`,
-        );
-      }
-      await new Promise((done) => setTimeout(done, 200));
+  const bar = progress
+    ? new SingleBar({ format: "starting nodes [{bar}] {value}/{total} healthy" }, Presets.shades_classic)
+    : null;
+  bar?.start(urls.length, 0);
+  try {
+    for (const url of urls) {
+      await waitForOne(url, deadline, timeoutMs);
+      bar?.increment();
     }
+  } finally {
+    bar?.stop();
+  }
+}
+
+async function waitForOne(url: string, deadline: number, timeoutMs: number): Promise<void> {
+  for (;;) {
+    try {
+      const response = await fetch(`${url}/health`);
+      if (response.ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) {
+      throw new CityLedgerError(
+        "CLI_TESTNET_NOT_READY",
+        `${url} did not become healthy in ${timeoutMs} ms; see the node logs`,
+      );
+    }
+    await new Promise((done) => setTimeout(done, 200));
   }
 }
