@@ -13,6 +13,7 @@ import type {
   BlockSummary,
   ChainEvent,
   CommittedBlock,
+  TransactionReceipt as NodeReceipt,
   NodeStatus,
   StateRead,
   TransactionStatus,
@@ -24,6 +25,7 @@ import {
   u64ToDecimal,
   validatorSetToJson,
 } from "../sdk/json-codec.ts";
+import type { TransactionReceipt as SdkReceipt } from "../sdk/receipt.ts";
 import type {
   BlockJson,
   BlockNoticeJson,
@@ -33,6 +35,15 @@ import type {
   TransactionStatusJson,
   ValidatorsJson,
 } from "../sdk/wire.ts";
+
+/** True only when two types are the same (each assignable to the other, exactly). */
+type Same<Left, Right> =
+  (<Probe>() => Probe extends Left ? 1 : 2) extends <Probe>() => Probe extends Right ? 1 : 2 ? true : false;
+/**
+ * The SDK's receipt (what clients verify) and the node's (what the API serves) are one shape;
+ * this fails to compile when either side changes alone.
+ */
+export const RECEIPT_SHAPES_AGREE: Same<SdkReceipt, NodeReceipt> = true;
 
 /** Nesting a notary record may have in JSON (records are flat; this only bounds recursion). */
 const RECORD_DEPTH_MAX = 8;

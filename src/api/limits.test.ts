@@ -3,16 +3,30 @@
  * CORS (same-origin by default, listed origins only), and the OpenAPI document and its UI.
  */
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import type { AddressInfo } from "node:net";
+import { after, before, describe, it } from "node:test";
+import type { FastifyInstance } from "fastify";
 import pino from "pino";
-import { buildApi } from "./index.ts";
+import { buildApi, startApi } from "./index.ts";
 import { FakeNodeService } from "./testing/fake-service.ts";
 
 const logger = pino({ level: "silent" });
 
+/** One app with the defaults (no CORS origins, docs on) for the tests that only read. */
+let defaults: FastifyInstance;
+before(async () => {
+  defaults = await buildApi(new FakeNodeService(), { logger, rateLimit: false });
+});
+after(async () => {
+  await defaults.close();
+});
+
 describe("rate limit", () => {
   it("answers past the limit with 429 RATE_LIMITED and Retry-After", async () => {
-    const app = await buildApi(new FakeNodeService(), { logger, rateLimit: { requestsMax: 2, windowMs: 60_000 } });
+    const app = await buildApi(new FakeNodeService(), {
+      logger,
+      rateLimit: { requestsMax: 2, windowMs: 60_000 },
+    });
     const statuses: number[] = [];
     let last = await app.inject({ method: "GET", url: "/v1/status" });
     for (let index = 0; index < 3; index++) {
@@ -37,10 +51,13 @@ describe("rate limit", () => {
       rateLimit: { requestsMax: 1, windowMs: 60_000, allowLoopback: true },
     });
     const statuses: number[] = [];
-    for (let index = 0; index < 3; index++) statuses.push((await app.inject({ method: "GET", url: "/health" })).statusCode);
+    for (let index = 0; index < 3; index++)
+      statuses.push((await app.inject({ method: "GET", url: "/health" })).statusCode);
     const remote = [];
     for (let index = 0; index < 2; index++) {
-      remote.push((await app.inject({ method: "GET", url: "/health", remoteAddress: "203.0.113.7" })).statusCode);
+      remote.push(
+        (await app.inject({ method: "GET", url: "/health", remoteAddress: "203.0.113.7" })).statusCode,
+      );
     }
     await app.close();
     assert.deepEqual(statuses, [200, 200, 200]);
@@ -52,14 +69,12 @@ describe("CORS", () => {
   const portal = "https://portal.city.example";
 
   it("sends no CORS headers by default (same-origin only)", async () => {
-    const app = await buildApi(new FakeNodeService(), { logger, rateLimit: false });
-    const response = await app.inject({ method: "GET", url: "/v1/status", headers: { origin: portal } });
-    const preflight = await app.inject({
+    const response = await defaults.inject({ method: "GET", url: "/v1/status", headers: { origin: portal } });
+    const preflight = await defaults.inject({
       method: "OPTIONS",
       url: "/v1/transactions",
       headers: { origin: portal, "access-control-request-method": "POST" },
     });
-    await app.close();
     assert.equal(response.statusCode, 200);
     assert.equal(response.headers["access-control-allow-origin"], undefined);
     assert.equal(preflight.headers["access-control-allow-origin"], undefined);
@@ -116,9 +131,7 @@ describe("OpenAPI", () => {
   ];
 
   it("serves a valid OpenAPI 3.1 document with every route, its schemas and problem replies", async () => {
-    const app = await buildApi(new FakeNodeService(), { logger, rateLimit: false });
-    const response = await app.inject({ method: "GET", url: "/openapi.json" });
-    await app.close();
+    const response = await defaults.inject({ method: "GET", url: "/openapi.json" });
     assert.equal(response.statusCode, 200);
     const document = JSON.parse(response.body);
     assert.equal(document.openapi, "3.1.0");
@@ -133,28 +146,39 @@ describe("OpenAPI", () => {
       const problem = operation.responses["4XX"].content["application/problem+json"].schema;
       assert.deepEqual(problem.required, ["type", "title", "status", "detail", "code"]);
       for (const parameter of operation.parameters ?? []) {
-        assert.equal(typeof parameter.schema.type, "string", `${method} ${path} ${parameter.name} has a type`);
+        assert.equal(
+          typeof parameter.schema.type,
+          "string",
+          `${method} ${path} ${parameter.name} has a type`,
+        );
       }
     }
     const submit = document.paths["/v1/transactions"].post.requestBody.content;
     assert.deepEqual(submit["application/octet-stream"].schema.format, "binary");
     assert.equal(submit["application/json"].schema.properties.transaction.type, "string");
-    const receipt = document.paths["/v1/transactions/{hash}/receipt"].get.responses["200"].content["application/json"];
+    const receipt =
+      document.paths["/v1/transactions/{hash}/receipt"].get.responses["200"].content["application/json"];
     assert.ok(receipt.schema.required.includes("inclusionProof"));
   });
 
   it("serves the UI and its assets from the package, without the internet", async () => {
-    const app = await buildApi(new FakeNodeService(), { logger, rateLimit: false });
-    const page = await app.inject({ method: "GET", url: "/docs/" });
-    const script = await app.inject({ method: "GET", url: "/docs/static/swagger-ui-bundle.js" });
-    const noDocs = await buildApi(new FakeNodeService(), { logger, rateLimit: false, docs: false });
-    const absent = await noDocs.inject({ method: "GET", url: "/docs/" });
-    await app.close();
-    await noDocs.close();
+    const page = await defaults.inject({ method: "GET", url: "/docs/" });
+    const script = await defaults.inject({ method: "GET", url: "/docs/static/swagger-ui-bundle.js" });
     assert.equal(page.statusCode, 200);
     assert.match(page.body, /swagger/i);
     assert.equal(script.statusCode, 200);
     assert.ok(script.body.length > 100_000);
-    assert.equal(absent.statusCode, 404);
+  });
+});
+
+describe("startApi", () => {
+  it("fails on a port in use and leaves no block listener behind", async () => {
+    const service = new FakeNodeService();
+    const first = await startApi(service, { logger, rateLimit: false });
+    const port = (first.server.address() as AddressInfo).port;
+    await assert.rejects(startApi(service, { logger, rateLimit: false, port }), { code: "EADDRINUSE" });
+    assert.equal(service.listenerCount, 1, "only the running API listens");
+    await first.close();
+    assert.equal(service.listenerCount, 0);
   });
 });

@@ -27,6 +27,8 @@ export const API_BODY_BYTES_MAX = API_TX_BODY_BYTES_MAX;
 export const API_EVENTS_PAGE_MAX = QUERY_RESULTS_MAX;
 export const API_EVENTS_PAGE_DEFAULT = 100;
 
+/** Open TCP connections (HTTP and WebSocket) per node; more are refused (Node's maxConnections). */
+export const API_CONNECTIONS_MAX_DEFAULT = 1_024;
 /** Idle time after which the server closes a socket (Node's server.timeout). */
 export const API_CONNECTION_TIMEOUT_MS_DEFAULT = 60_000;
 /** Time to receive a whole request, headers and body (Node's server.requestTimeout): slow loris. */

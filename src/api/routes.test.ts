@@ -15,7 +15,9 @@ import { decodeStateProof, verifyStateProof } from "../state/index.ts";
 import { API_BATCH_TXS_MAX, API_TX_BODY_BYTES_MAX, buildApi } from "./index.ts";
 import { FakeNodeService, notaryKeyOf } from "./testing/fake-service.ts";
 
-const logger = pino({ level: "silent" });
+/** Every log line the API writes, to check that no request body reaches the log. */
+const logLines: string[] = [];
+const logger = pino({ level: "debug" }, { write: (line: string) => logLines.push(line) });
 
 function problemOf(response: { statusCode: number; headers: Record<string, unknown>; body: string }) {
   assert.match(String(response.headers["content-type"]), /^application\/problem\+json/);
@@ -90,7 +92,11 @@ describe("API routes", () => {
     });
 
     it("refuses bytes that are not a transaction with 400 TX_MALFORMED", async () => {
-      const response = await app.inject({ method: "POST", url: "/v1/transactions", payload: { transaction: "00ff" } });
+      const response = await app.inject({
+        method: "POST",
+        url: "/v1/transactions",
+        payload: { transaction: "00ff" },
+      });
       assert.equal(response.statusCode, 400);
       assert.equal(problemOf(response).code, "TX_MALFORMED");
     });
@@ -144,7 +150,11 @@ describe("API routes", () => {
     });
 
     it("refuses odd-length hex, a missing field and bad JSON with 400", async () => {
-      const odd = await app.inject({ method: "POST", url: "/v1/transactions", payload: { transaction: "abc" } });
+      const odd = await app.inject({
+        method: "POST",
+        url: "/v1/transactions",
+        payload: { transaction: "abc" },
+      });
       assert.equal(odd.statusCode, 400);
       assert.equal(problemOf(odd).code, "VALIDATION_FAILED");
       const missing = await app.inject({ method: "POST", url: "/v1/transactions", payload: {} });
@@ -200,12 +210,14 @@ describe("API routes", () => {
       const body = response.json();
       assert.equal(body.acceptedCount, 1);
       assert.deepEqual(
-        body.results.map((item: { index: number; accepted: boolean; code?: string; status: string | number }) => [
-          item.index,
-          item.accepted,
-          item.code ?? null,
-          item.status,
-        ]),
+        body.results.map(
+          (item: { index: number; accepted: boolean; code?: string; status: string | number }) => [
+            item.index,
+            item.accepted,
+            item.code ?? null,
+            item.status,
+          ],
+        ),
         [
           [0, true, null, "pending"],
           [1, false, "TX_BAD_SIGNATURE", 422],
@@ -223,7 +235,11 @@ describe("API routes", () => {
       });
       assert.equal(tooMany.statusCode, 400);
       assert.equal(problemOf(tooMany).code, "VALIDATION_FAILED");
-      const empty = await app.inject({ method: "POST", url: "/v1/transactions/batch", payload: { transactions: [] } });
+      const empty = await app.inject({
+        method: "POST",
+        url: "/v1/transactions/batch",
+        payload: { transactions: [] },
+      });
       assert.equal(problemOf(empty).code, "VALIDATION_FAILED");
     });
   });
@@ -275,9 +291,12 @@ describe("API routes", () => {
       assert.equal(json.format, "cityledger/receipt/v1");
       assert.equal(json.height, "1");
       const receipt = receiptFromJson(json);
-      assert.deepEqual(verifyReceipt(receipt, { chainId: service.chainId, validatorSet: service.validatorSet }), {
-        ok: true,
-      });
+      assert.deepEqual(
+        verifyReceipt(receipt, { chainId: service.chainId, validatorSet: service.validatorSet }),
+        {
+          ok: true,
+        },
+      );
       const missing = await app.inject({ method: "GET", url: `/v1/transactions/${"22".repeat(32)}/receipt` });
       assert.equal(problemOf(missing).code, "NOT_FOUND");
     });
@@ -309,7 +328,10 @@ describe("API routes", () => {
 
     it("block errors: 404 past the head, 400 for a non-number or a height beyond u64", async () => {
       assert.equal(problemOf(await app.inject({ method: "GET", url: "/v1/blocks/99" })).code, "NOT_FOUND");
-      assert.equal(problemOf(await app.inject({ method: "GET", url: "/v1/blocks/-1" })).code, "VALIDATION_FAILED");
+      assert.equal(
+        problemOf(await app.inject({ method: "GET", url: "/v1/blocks/-1" })).code,
+        "VALIDATION_FAILED",
+      );
       const huge = await app.inject({ method: "GET", url: "/v1/blocks/99999999999999999999" });
       assert.equal(huge.statusCode, 400);
       assert.equal(problemOf(huge).code, "VALIDATION_FAILED");
@@ -339,7 +361,14 @@ describe("API routes", () => {
       const absentKey = sha256(utf8("nothing here"));
       const absent = (await app.inject({ method: "GET", url: `/v1/state/${bytesToHex(absentKey)}` })).json();
       assert.equal(absent.value, null);
-      assert.ok(verifyStateProof(hexToBytes(absent.stateRoot), absentKey, null, decodeStateProof(hexToBytes(absent.proof))));
+      assert.ok(
+        verifyStateProof(
+          hexToBytes(absent.stateRoot),
+          absentKey,
+          null,
+          decodeStateProof(hexToBytes(absent.proof)),
+        ),
+      );
     });
 
     it("GET /v1/notary/:documentHash gives the record as JSON (bigints as strings)", async () => {
@@ -362,7 +391,9 @@ describe("API routes", () => {
       const one = (await app.inject({ method: "GET", url: "/v1/events?limit=1" })).json();
       assert.equal(one.events.length, 1);
       assert.equal(one.next, one.events[0].logIndex);
-      const nextPage = (await app.inject({ method: "GET", url: `/v1/events?limit=1&after=${one.next}` })).json();
+      const nextPage = (
+        await app.inject({ method: "GET", url: `/v1/events?limit=1&after=${one.next}` })
+      ).json();
       assert.ok(nextPage.events.every((event: { logIndex: number }) => event.logIndex > one.next));
       const tooMany = await app.inject({ method: "GET", url: "/v1/events?limit=100000" });
       assert.equal(problemOf(tooMany).code, "VALIDATION_FAILED");
@@ -401,6 +432,21 @@ describe("API routes", () => {
       const ws = await app.inject({ method: "GET", url: "/v1/ws" });
       assert.equal(ws.statusCode, 426);
       assert.equal(problemOf(ws).code, "WEBSOCKET_UPGRADE_REQUIRED");
+    });
+
+    it("logs requests without their bodies", async () => {
+      const encoded = service.signedTransaction(1, {
+        args: { note: "a body that must stay out of the log" },
+      });
+      const hex = bytesToHex(encoded);
+      await app.inject({ method: "POST", url: "/v1/transactions", payload: { transaction: hex } });
+      await app.inject({ method: "POST", url: "/v1/transactions/batch", payload: { transactions: [hex] } });
+      assert.ok(
+        logLines.some((line) => line.includes("/v1/transactions")),
+        "requests are logged",
+      );
+      const body = hex.slice(hex.length - 128);
+      assert.ok(!logLines.some((line) => line.includes(body) || line.includes("stay out of the log")));
     });
 
     it("a failing node gives a 500 problem that reveals nothing", async () => {

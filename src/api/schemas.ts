@@ -40,12 +40,17 @@ export const HeightParams = Type.Object({ height: U64Input });
 export const StateKeyParams = Type.Object({ keyHex: HashInput });
 export const DocumentParams = Type.Object({ documentHash: HashInput });
 
+/** A string out of a closed list, documented as an OpenAPI enum. */
+function StringEnum<const Value extends string>(values: readonly Value[], description: string) {
+  return Type.Unsafe<Value>({ type: "string", enum: [...values], description });
+}
+
 export const BlockQuery = Type.Object({
   format: Type.Optional(
-    Type.Union([Type.Literal("json"), Type.Literal("raw")], {
-      description:
-        "raw: the encoded block as application/octet-stream (so does Accept: application/octet-stream)",
-    }),
+    StringEnum(
+      ["json", "raw"],
+      "raw: the encoded block as application/octet-stream (so does Accept: application/octet-stream)",
+    ),
   ),
 });
 export const ValidatorsQuery = Type.Object({

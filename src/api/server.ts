@@ -30,6 +30,7 @@ import { installCors } from "./cors.ts";
 import {
   API_BODY_BYTES_MAX,
   API_CONNECTION_TIMEOUT_MS_DEFAULT,
+  API_CONNECTIONS_MAX_DEFAULT,
   API_KEEP_ALIVE_TIMEOUT_MS_DEFAULT,
   API_RATE_LIMIT_CLIENTS_MAX,
   API_RATE_LIMIT_REQUESTS_DEFAULT,
@@ -75,6 +76,8 @@ export interface ApiOptions {
   readonly rateLimit?: RateLimitOptions | false;
   /** Origins allowed to call the API from a browser (CORS); default none: same-origin only. */
   readonly corsOrigins?: readonly string[];
+  /** Open connections (HTTP and WebSocket); default API_CONNECTIONS_MAX_DEFAULT. */
+  readonly connectionsMax?: number;
   /** Idle socket timeout; default API_CONNECTION_TIMEOUT_MS_DEFAULT. */
   readonly connectionTimeoutMs?: number;
   /** Time to receive a whole request; default API_REQUEST_TIMEOUT_MS_DEFAULT. */
@@ -105,6 +108,12 @@ function isLoopback(address: string): boolean {
   return address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127.");
 }
 
+function trustProxyOf(trustProxy: ApiOptions["trustProxy"]): boolean | string | string[] {
+  if (trustProxy === undefined) return false;
+  if (typeof trustProxy === "boolean" || typeof trustProxy === "string") return trustProxy;
+  return [...trustProxy];
+}
+
 /** OpenAPI shows raw-byte schemas (validated as anything) as binary strings. */
 function documentRawBytes(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(documentRawBytes);
@@ -130,10 +139,12 @@ export async function buildApi(service: NodeService, options: ApiOptions): Promi
     connectionTimeout,
     requestTimeout,
     keepAliveTimeout: options.keepAliveTimeoutMs ?? API_KEEP_ALIVE_TIMEOUT_MS_DEFAULT,
-    trustProxy: (options.trustProxy as boolean | string | string[] | undefined) ?? false,
+    trustProxy: trustProxyOf(options.trustProxy),
     return503OnClosing: true,
     frameworkErrors: frameworkErrorHandler,
   });
+  base.server.maxConnections = options.connectionsMax ?? API_CONNECTIONS_MAX_DEFAULT;
+  assert(base.server.maxConnections > 0, "buildApi: connectionsMax is positive");
   const app: ApiApp = base.withTypeProvider<TypeBoxTypeProvider>();
   app.removeContentTypeParser("text/plain");
   app.addContentTypeParser(OCTET_STREAM, { parseAs: "buffer" }, (_request, body, done) => done(null, body));
@@ -202,6 +213,12 @@ export async function startApi(
   options: ApiOptions & ListenOptions,
 ): Promise<FastifyInstance> {
   const app = await buildApi(service, options);
-  await app.listen({ host: options.host ?? "127.0.0.1", port: options.port ?? 0 });
+  try {
+    await app.listen({ host: options.host ?? "127.0.0.1", port: options.port ?? 0 });
+  } catch (error) {
+    // A port in use, say: release the node's block listener before the caller tries again.
+    await app.close();
+    throw error;
+  }
   return app;
 }

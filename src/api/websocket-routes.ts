@@ -12,7 +12,7 @@
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import type { FastifyBaseLogger } from "fastify";
 import type { WebSocket } from "ws";
-import { assert } from "../base/assert.ts";
+import { assert, assertNever } from "../base/assert.ts";
 import { bytesToHex, hexToBytesOrNull } from "../base/bytes.ts";
 import type { ChainEvent, CommittedBlock, NodeService, Unsubscribe } from "../node/service.ts";
 import { executionResultToJson, u64ToDecimal } from "../sdk/json-codec.ts";
@@ -64,6 +64,8 @@ export const WEBSOCKET_LIMITS_DEFAULT: WebSocketLimits = {
 
 const clientMessageCheck = TypeCompiler.Compile(WsClientSchema);
 const OPEN = 1;
+/** The largest subscription id (the wire schema's bound). */
+const SUBSCRIPTION_ID_MAX = 2 ** 31 - 1;
 
 type Subscription =
   | { readonly topic: "blocks" }
@@ -179,11 +181,15 @@ export class WebSocketHub {
         return;
       case "tx":
         return this.#onSubscribeTransaction(session, message.hash.toLowerCase(), message.id);
+      default:
+        return assertNever(message);
     }
   }
 
   #subscribe(session: Session, subscription: Subscription, id: string | number | undefined): number | null {
-    if (session.subscriptions.size >= this.#limits.subscriptionsPerSocketMax) {
+    // Ids are never reused on a socket; one that used up the id space must reconnect.
+    const idsExhausted = session.subscriptionIdNext > SUBSCRIPTION_ID_MAX;
+    if (idsExhausted || session.subscriptions.size >= this.#limits.subscriptionsPerSocketMax) {
       this.#reply(session, {
         type: "error",
         code: "WS_SUBSCRIPTIONS_FULL",
@@ -312,6 +318,8 @@ export class WebSocketHub {
     const { summary } = block;
     const height = u64ToDecimal(summary.height);
     let noticeText: string | null = null;
+    // Each event's JSON, made once per block for all the sockets that want it.
+    const eventTexts: Array<string | undefined> = new Array(block.events.length);
     for (const session of [...this.#sessions]) {
       for (const [subscriptionId, subscription] of [...session.subscriptions]) {
         if (session.closed) break;
@@ -319,7 +327,7 @@ export class WebSocketHub {
           noticeText ??= JSON.stringify(blockNoticeToJson(block));
           this.#sendText(session, `{"type":"block","subscription":${subscriptionId},"block":${noticeText}}`);
         } else if (subscription.topic === "events") {
-          this.#pushEvents(session, subscriptionId, subscription, height, block.events);
+          this.#pushEvents(session, subscriptionId, subscription, height, block.events, eventTexts);
         }
       }
     }
@@ -349,14 +357,18 @@ export class WebSocketHub {
     filter: { contract: string | undefined; type: string | undefined },
     height: string,
     events: readonly ChainEvent[],
+    eventTexts: Array<string | undefined>,
   ): void {
+    assert(eventTexts.length === events.length, "one cached text slot per event");
     const matching: string[] = [];
     let sizeBytes = 128;
     let truncated = false;
-    for (const event of events) {
+    for (let index = 0; index < events.length; index++) {
+      const event = events[index]!;
       if (filter.contract !== undefined && event.contract !== filter.contract) continue;
       if (filter.type !== undefined && event.type !== filter.type) continue;
-      const text = JSON.stringify(eventToJson(event));
+      const text = eventTexts[index] ?? JSON.stringify(eventToJson(event));
+      eventTexts[index] = text;
       if (matching.length >= API_WS_EVENTS_PER_PUSH_MAX || sizeBytes + text.length + 1 > this.#pushBytesMax) {
         truncated = true;
         break;

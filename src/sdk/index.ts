@@ -73,3 +73,53 @@ export function verifyCommit(
   if (!KNOWN_SUITES.includes(validatorSet.suite)) return false;
   return verifyCommitWithSuite(header, certificate, validatorSet, portableSuiteByName(validatorSet.suite));
 }
+
+export { type HeaderLink, verifyHeaderChain } from "../consensus/light-client.ts";
+export {
+  type CallOptions,
+  CityLedgerClient,
+  CLIENT_POLL_INTERVAL_MS_DEFAULT,
+  CLIENT_POLL_INTERVAL_MS_MIN,
+  CLIENT_REQUEST_TIMEOUT_MS_DEFAULT,
+  CLIENT_RESPONSE_BYTES_MAX,
+  CLIENT_RETRY_ATTEMPTS_DEFAULT,
+  CLIENT_RETRY_ATTEMPTS_MAX,
+  CLIENT_RETRY_DELAY_MS_DEFAULT,
+  CLIENT_RETRY_DELAY_MS_MAX_DEFAULT,
+  CLIENT_WAIT_TIMEOUT_MS_DEFAULT,
+  ClientError,
+  type ClientErrorCode,
+  type ClientOptions,
+  type DelayFunction,
+  type EventQuery,
+  type HashInput,
+  type NotaryRead,
+  platformDelay,
+  type WaitForCommitOptions,
+  type WebSocketConstructor,
+  type WebSocketLike,
+} from "./client.ts";
+export {
+  certificateFromJson,
+  certificateToJson,
+  type ExecutionResult,
+  headerFromJson,
+  headerToJson,
+  type StateRead,
+  stateReadFromJson,
+  validatorSetFromJson,
+  validatorSetToJson,
+  WireFormatError,
+  type WireFormatErrorCode,
+} from "./json-codec.ts";
+export {
+  type ReceiptCheckCode,
+  type ReceiptTrust,
+  type ReceiptVerification,
+  receiptFromJson,
+  receiptToJson,
+  type TransactionReceipt,
+  type VerifyReceiptOptions,
+  verifyReceipt,
+} from "./receipt.ts";
+export * from "./wire.ts";

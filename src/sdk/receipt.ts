@@ -90,7 +90,7 @@ export type ReceiptCheckCode =
   | "RECEIPT_WRONG_CHAIN"
   /** The receipt's hash is not the hash of its transaction. */
   | "RECEIPT_TX_HASH_MISMATCH"
-  /** The receipt's fields disagree with its header (height, log size, encodings). */
+  /** The receipt's fields disagree with its header (height, log size, encodings, validator set). */
   | "RECEIPT_HEADER_MISMATCH"
   /** The inclusion proof does not lead from the transaction to the header's log root. */
   | "RECEIPT_INCLUSION_INVALID"
@@ -176,7 +176,7 @@ function verifyReceiptUnguarded(
   }
 
   // The receipt's copies of header fields must be the header's.
-  const headerMismatch = headerMismatchOf(receipt);
+  const headerMismatch = headerMismatchOf(receipt, suite);
   if (headerMismatch !== null) return refuse("RECEIPT_HEADER_MISMATCH", headerMismatch);
 
   // The certificate must sign this header.
@@ -202,7 +202,7 @@ function verifyReceiptUnguarded(
   return { ok: true };
 }
 
-function headerMismatchOf(receipt: TransactionReceipt): string | null {
+function headerMismatchOf(receipt: TransactionReceipt, suite: SignatureSuite): string | null {
   const { header } = receipt;
   if (receipt.height !== header.height) return "the receipt's height is not the header's";
   if (receipt.logSize !== header.logSize) return "the receipt's log size is not the header's";
@@ -212,6 +212,9 @@ function headerMismatchOf(receipt: TransactionReceipt): string | null {
   }
   if (!equalBytes(encodeCommitCertificate(receipt.certificate), receipt.encodedCertificate)) {
     return "encodedCertificate is not the encoding of the certificate";
+  }
+  if (!equalBytes(validatorSetHash(receipt.validatorSet, suite), header.validatorSetHash)) {
+    return "the receipt's validator set is not the one the header names";
   }
   return null;
 }

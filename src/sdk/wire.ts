@@ -61,6 +61,13 @@ export const U64String = Type.String({
   maxLength: 20,
   description: "unsigned 64-bit integer as a decimal string",
 });
+/** A hash a client sends: either case is accepted. */
+export const HashHexInput = Type.String({
+  pattern: "^[0-9a-fA-F]{64}$",
+  minLength: 64,
+  maxLength: 64,
+  description: "32-byte hash as hex",
+});
 const Nullable = <Schema extends TSchema>(schema: Schema) => Type.Union([schema, Type.Null()]);
 const Closed = { additionalProperties: false } as const;
 
@@ -334,7 +341,7 @@ const SubscriptionId = Type.Integer({ minimum: 1, maximum: SUBSCRIPTION_ID_MAX }
 /** What a client may send over /v1/ws. */
 export const WsClientMessageJson = Type.Union([
   Type.Object({ subscribe: Type.Literal("blocks"), id: Type.Optional(MessageId) }, Closed),
-  Type.Object({ subscribe: Type.Literal("tx"), hash: HashHex, id: Type.Optional(MessageId) }, Closed),
+  Type.Object({ subscribe: Type.Literal("tx"), hash: HashHexInput, id: Type.Optional(MessageId) }, Closed),
   Type.Object(
     {
       subscribe: Type.Literal("events"),
@@ -346,7 +353,10 @@ export const WsClientMessageJson = Type.Union([
   ),
   Type.Object({ unsubscribe: SubscriptionId, id: Type.Optional(MessageId) }, Closed),
   Type.Object(
-    { submit: BytesHex(TX_SIZE_BYTES_MAX, "the encoded transaction"), id: Type.Optional(MessageId) },
+    {
+      submit: Type.String({ pattern: "^[0-9a-fA-F]*$", maxLength: 2 * TX_SIZE_BYTES_MAX }),
+      id: Type.Optional(MessageId),
+    },
     Closed,
   ),
 ]);

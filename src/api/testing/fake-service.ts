@@ -33,8 +33,8 @@ import {
   signTransaction,
   type Transaction,
   transactionRoot,
-  VOTE_TYPE,
   type ValidatorSet,
+  VOTE_TYPE,
   validateTransaction,
   validatorSetHash,
   voteSigningBytes,
@@ -178,7 +178,10 @@ export class FakeNodeService implements NodeService {
       logSize: BigInt(this.#log.size),
       stateRoot: this.#tree.root,
       consensus: { height: this.height + 1n, round: 0, step: "propose" },
-      mempool: { count: this.#pool.size, sizeBytes: [...this.#pool.values()].reduce((sum, entry) => sum + entry.encoded.length, 0) },
+      mempool: {
+        count: this.#pool.size,
+        sizeBytes: [...this.#pool.values()].reduce((sum, entry) => sum + entry.encoded.length, 0),
+      },
       peers: 3,
       syncing: false,
       startedAtMs: 1_700_000_000_000,
@@ -187,7 +190,13 @@ export class FakeNodeService implements NodeService {
 
   async submitTransaction(encoded: Uint8Array): Promise<SubmitResult> {
     if (!this.isReady) {
-      return { accepted: false, hash: null, code: "NODE_NOT_READY", message: "the node is starting", retryAfterMs: 500 };
+      return {
+        accepted: false,
+        hash: null,
+        code: "NODE_NOT_READY",
+        message: "the node is starting",
+        retryAfterMs: 500,
+      };
     }
     const validated = validateTransaction(encoded, {
       chainId: this.chainId,
@@ -200,12 +209,23 @@ export class FakeNodeService implements NodeService {
       for (const [key, value] of Object.entries(validated.error.details)) {
         details[key] = typeof value === "bigint" ? value.toString() : value;
       }
-      return { accepted: false, hash: null, code: validated.error.code, message: validated.error.message, details };
+      return {
+        accepted: false,
+        hash: null,
+        code: validated.error.code,
+        message: validated.error.message,
+        details,
+      };
     }
     const { hash, transaction } = validated.value;
     const hashHex = bytesToHex(hash);
     if (this.#pool.has(hashHex) || this.#committed.has(hashHex)) {
-      return { accepted: false, hash, code: "MEMPOOL_DUPLICATE", message: "the transaction is already known" };
+      return {
+        accepted: false,
+        hash,
+        code: "MEMPOOL_DUPLICATE",
+        message: "the transaction is already known",
+      };
     }
     if (this.#pool.size >= this.poolCapacity) {
       return {
@@ -340,8 +360,10 @@ export class FakeNodeService implements NodeService {
   }
 
   async metricsText(): Promise<string> {
-    return "# HELP cityledger_fake_blocks_total Blocks committed.\n# TYPE cityledger_fake_blocks_total counter\n" +
-      `cityledger_fake_blocks_total ${this.#blocks.length}\n`;
+    return (
+      "# HELP cityledger_fake_blocks_total Blocks committed.\n# TYPE cityledger_fake_blocks_total counter\n" +
+      `cityledger_fake_blocks_total ${this.#blocks.length}\n`
+    );
   }
 
   /** Commits the pool (in admission order) as the next block and announces it. */
@@ -464,8 +486,8 @@ export class FakeNodeService implements NodeService {
 }
 
 function isDocumentArgs(args: Value): args is { document: Uint8Array } {
-  if (typeof args !== "object" || args === null || Array.isArray(args) || args instanceof Uint8Array) return false;
+  if (typeof args !== "object" || args === null || Array.isArray(args) || args instanceof Uint8Array)
+    return false;
   const document = (args as { document?: Value }).document;
   return document instanceof Uint8Array && document.length === 32;
 }
-
