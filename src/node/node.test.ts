@@ -139,6 +139,28 @@ describe("one-node chain", () => {
     assert.ok(seeded.submitted >= 5);
   });
 
+  it("pages events by whole transactions, in log order, without loss or repeats", async () => {
+    const all = await node.events({ type: "anchored", contract: "notary", limit: 1000 });
+    assert.ok(all.length >= 6);
+    const paged: typeof all = [];
+    let after: number | undefined;
+    for (let page = 0; page < 100; page++) {
+      const events = await node.events({
+        type: "anchored",
+        contract: "notary",
+        limit: 2,
+        ...(after === undefined ? {} : { afterLogIndex: after }),
+      });
+      if (events.length === 0) break;
+      paged.push(...events);
+      after = events.at(-1)!.logIndex;
+    }
+    assert.deepEqual(
+      paged.map((event) => `${event.logIndex}/${event.eventIndex}`),
+      all.map((event) => `${event.logIndex}/${event.eventIndex}`),
+    );
+  });
+
   it("restarts from its data directory and continues the same chain", async () => {
     const heightBefore = node.status().height;
     const headBefore = node.status().headHash!;

@@ -13,7 +13,13 @@ import { CityLedgerError } from "../base/errors.ts";
 import { BLOCK_EVIDENCE_MAX, BLOCK_SIZE_BYTES_MAX, BLOCK_TXS_MAX } from "../base/limits.ts";
 import { type ConsensusValue, suiteSigner } from "../consensus/index.ts";
 import { ed25519Suite, type SignatureSuite } from "../crypto/index.ts";
-import { decodeNotaryRecord, notaryRecordJson, notaryRecordKeyOf, readNonce } from "../exec/index.ts";
+import {
+  decodeNotaryRecord,
+  notaryRecordJson,
+  notaryRecordKeyOf,
+  readNonce,
+  TX_EVENTS_MAX,
+} from "../exec/index.ts";
 import { loadKeyFile } from "../keystore/index.ts";
 import {
   type Block,
@@ -29,7 +35,7 @@ import {
 } from "../ledger/index.ts";
 import { Mempool } from "../mempool/index.ts";
 import { encodeStateProof } from "../state/state-proof.ts";
-import { openStore, type Store } from "../storage/index.ts";
+import { openStore, QUERY_RESULTS_MAX, type Store } from "../storage/index.ts";
 import { Chain, type DecidedBlock, decodeFailure, TRANSACTION_FAILED_EVENT } from "./chain.ts";
 import type { NodeConfig } from "./config.ts";
 import { ConsensusDriver, type ConsensusTransport } from "./consensus-driver.ts";
@@ -53,6 +59,8 @@ import type {
 } from "./service.ts";
 import type { PeerWireMessage } from "./wire.ts";
 
+/** Events one transaction may have: its contract's, plus a failure record. */
+const EVENTS_PER_TRANSACTION_MAX = TX_EVENTS_MAX + 1;
 /** Admission times kept for the commit-latency histogram (oldest forgotten first). */
 const ADMISSION_TIMES_MAX = 200_000;
 /** Block listeners (API WebSocket fan-out registers one per server, not per socket). */
@@ -583,14 +591,27 @@ export class CityLedgerNode implements NodeService {
     });
   }
 
+  /**
+   * Events of one type, oldest first, after a log index. A page never splits one transaction's
+   * events (paging resumes after the last transaction's log index): it reads a few more rows
+   * than asked and drops a trailing transaction whose events did not all fit.
+   */
   async events(filter: EventFilter): Promise<ChainEvent[]> {
     const type = filter.type ?? "";
+    const limit = Math.min(filter.limit ?? QUERY_RESULTS_MAX, QUERY_RESULTS_MAX - EVENTS_PER_TRANSACTION_MAX);
     const stored = await this.store.eventsByType(type, {
       ...(filter.contract === undefined ? {} : { contract: filter.contract }),
       ...(filter.afterLogIndex === undefined ? {} : { afterLogIndex: filter.afterLogIndex }),
-      ...(filter.limit === undefined ? {} : { limit: filter.limit }),
+      limit: limit + EVENTS_PER_TRANSACTION_MAX,
     });
-    return stored.map((event) => ({ ...event }));
+    if (stored.length <= limit) return stored.map((event) => ({ ...event }));
+    // Keep whole transactions only: cut before the first transaction that crosses `limit`.
+    const crossing = stored[limit]!.logIndex;
+    let end = limit;
+    while (end > 0 && stored[end - 1]!.logIndex === crossing) end--;
+    // One transaction never has more events than a page holds, so a page is never empty.
+    assert(end > 0, "a page holds at least one whole transaction");
+    return stored.slice(0, end).map((event) => ({ ...event }));
   }
 
   async notaryRecord(documentHash: Uint8Array) {
