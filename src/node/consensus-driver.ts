@@ -135,6 +135,10 @@ export class ConsensusDriver {
         this.#answerStatus(peer, message.height);
         return;
       case "commit":
+        // Catching up: ask the same peer for the next block now instead of at the next gossip tick.
+        if (message.height >= this.#state.height) {
+          this.#options.transport?.sendTo(peer, { kind: "status", height: message.height + 1n });
+        }
         this.#enqueuePeer({
           kind: "commit",
           height: message.height,
