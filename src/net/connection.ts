@@ -232,6 +232,9 @@ export class Connection {
       }
     } catch (error) {
       if (!(error instanceof NetError)) throw error;
+      // A refused but authentic remote is named in the refusal (never one whose signature failed).
+      const verified = this.handshake.verifiedRemoteKey;
+      if (verified !== null) this.remoteKeyHex = peerKeyHex(verified);
       this.close(error.code, error.message);
     }
   }

@@ -32,7 +32,9 @@ function encodeAll(frames: readonly Frame[], key = KEY): Uint8Array {
 function decodeAll(wire: Uint8Array, cuts: readonly number[] = [], key = KEY) {
   const decoder = new FrameDecoder(key);
   const frames: Frame[] = [];
-  const boundaries = [...new Set([...cuts.map((cut) => cut % (wire.length + 1)), wire.length])].sort((a, b) => a - b);
+  const boundaries = [...new Set([...cuts.map((cut) => cut % (wire.length + 1)), wire.length])].sort(
+    (a, b) => a - b,
+  );
   let start = 0;
   try {
     for (const end of boundaries) {
@@ -70,12 +72,18 @@ function expectCode(wire: Uint8Array, code: NetErrorCode): void {
 describe("frame codec", () => {
   it("round trip: frames come out as they went in, however the bytes are cut", () => {
     fc.assert(
-      fc.property(fc.array(frameArbitrary, { maxLength: 8 }), fc.array(fc.nat(), { maxLength: 6 }), (frames, cuts) => {
-        const { frames: decoded, error } = decodeAll(encodeAll(frames), cuts);
-        assert.equal(error, null);
-        assert.equal(decoded.length, frames.length);
-        decoded.forEach((frame, index) => assert.ok(sameFrame(frame, frames[index]!), `frame ${index}`));
-      }),
+      fc.property(
+        fc.array(frameArbitrary, { maxLength: 8 }),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        (frames, cuts) => {
+          const { frames: decoded, error } = decodeAll(encodeAll(frames), cuts);
+          assert.equal(error, null);
+          assert.equal(decoded.length, frames.length);
+          decoded.forEach((frame, index) => {
+            assert.ok(sameFrame(frame, frames[index]!), `frame ${index}`);
+          });
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -93,7 +101,9 @@ describe("frame codec", () => {
           mutated[index] = mutated[index]! ^ mask;
           const { frames: decoded } = decodeAll(mutated);
           assert.ok(decoded.length < frames.length, "the mutated frame never decodes");
-          decoded.forEach((frame, at) => assert.ok(sameFrame(frame, frames[at]!), `frame ${at} unchanged`));
+          decoded.forEach((frame, at) => {
+            assert.ok(sameFrame(frame, frames[at]!), `frame ${at} unchanged`);
+          });
         },
       ),
       { numRuns: 500 },
@@ -120,7 +130,12 @@ describe("frame codec", () => {
   });
 
   it("refuses an unknown channel and reserved flag bits, even when authentic", () => {
-    for (const header of [Uint8Array.of(5, 1), Uint8Array.of(255, 1), Uint8Array.of(1, 0x02), Uint8Array.of(1, 0x81)]) {
+    for (const header of [
+      Uint8Array.of(5, 1),
+      Uint8Array.of(255, 1),
+      Uint8Array.of(1, 0x02),
+      Uint8Array.of(1, 0x81),
+    ]) {
       const plaintext = concatBytes(header, Uint8Array.of(7, 7));
       const prefix = lengthPrefixed(plaintext.length + 16);
       expectCode(concatBytes(prefix, aeadEncrypt(KEY, 0, prefix, plaintext)), "NET_FRAME_MALFORMED");
@@ -150,7 +165,9 @@ describe("frame codec", () => {
     const wire = encodeAll([{ channel: Channel.blockSync, final: true, payload }]);
     assert.equal(wire.length, 4 + NET_FRAME_BYTES_MAX);
     assert.equal(decodeAll(wire).frames[0]!.payload.length, NET_FRAME_PAYLOAD_BYTES_MAX);
-    assert.throws(() => new FrameEncoder(KEY).encode(Channel.blockSync, true, new Uint8Array(NET_FRAME_PAYLOAD_BYTES_MAX + 1)));
+    assert.throws(() =>
+      new FrameEncoder(KEY).encode(Channel.blockSync, true, new Uint8Array(NET_FRAME_PAYLOAD_BYTES_MAX + 1)),
+    );
   });
 });
 

@@ -34,7 +34,11 @@ const PINNED_VECTOR = {
 };
 
 let keySeed = 0x80;
-function side(role: "initiator" | "responder", identity: NodeIdentity, overrides: Partial<PeerHandshakeConfig> = {}) {
+function side(
+  role: "initiator" | "responder",
+  identity: NodeIdentity,
+  overrides: Partial<PeerHandshakeConfig> = {},
+) {
   keySeed++;
   return new PeerHandshake({
     role,
@@ -57,7 +61,10 @@ function expectNetError(action: () => unknown, code: NetErrorCode): void {
 }
 
 /** Runs a whole handshake; returns both results. */
-function runHandshake(initiator: PeerHandshake, responder: PeerHandshake): [HandshakeResult, HandshakeResult] {
+function runHandshake(
+  initiator: PeerHandshake,
+  responder: PeerHandshake,
+): [HandshakeResult, HandshakeResult] {
   const message2 = responder.receive(initiator.start()).send!;
   const step = initiator.receive(message2);
   const responderStep = responder.receive(step.send!);
@@ -71,7 +78,10 @@ const carol = testIdentity(3);
 describe("peer handshake", () => {
   it("reproduces the pinned vector, which docs/PROTOCOL.md prints", () => {
     assert.deepEqual(buildHandshakeVector(), PINNED_VECTOR);
-    const protocol = readFileSync(new URL("../../docs/PROTOCOL.md", import.meta.url), "utf8").replace(/\s+/g, "");
+    const protocol = readFileSync(new URL("../../docs/PROTOCOL.md", import.meta.url), "utf8").replace(
+      /\s+/g,
+      "",
+    );
     for (const [name, hex] of Object.entries(PINNED_VECTOR)) {
       assert.ok(protocol.includes(hex.replace(/\s+/g, "")), `docs/PROTOCOL.md prints ${name}`);
     }
@@ -119,7 +129,8 @@ describe("peer handshake", () => {
   it("refuses an initiator the responder does not admit", () => {
     const admitted: Uint8Array[] = [];
     const responder = side("responder", bob, {
-      checkRemoteKey: (key) => (admitted.some((k) => bytesToHex(k) === bytesToHex(key)) ? null : "NET_PEER_NOT_ADMITTED"),
+      checkRemoteKey: (key) =>
+        admitted.some((k) => bytesToHex(k) === bytesToHex(key)) ? null : "NET_PEER_NOT_ADMITTED",
     });
     const initiator = side("initiator", carol);
     const step = initiator.receive(responder.receive(initiator.start()).send!);
@@ -161,7 +172,10 @@ describe("peer handshake", () => {
     expectNetError(() => responder2.receive(message3), "NET_HANDSHAKE_AUTHENTICATION_FAILED");
 
     const initiator3 = side("initiator", alice);
-    expectNetError(() => side("responder", bob).receive(initiator3.start().subarray(0, 64)), "NET_HANDSHAKE_MALFORMED");
+    expectNetError(
+      () => side("responder", bob).receive(initiator3.start().subarray(0, 64)),
+      "NET_HANDSHAKE_MALFORMED",
+    );
   });
 
   it("frames messages with a u16 length and splits them however the bytes arrive", () => {

@@ -148,6 +148,7 @@ export class PeerHandshake {
   private readonly config: PeerHandshakeConfig;
   private readonly noise: NoiseXXHandshake;
   private remotePublicKey: Uint8Array | null = null;
+  private verifiedKey: Uint8Array | null = null;
   private messagesSeen = 0;
 
   constructor(config: PeerHandshakeConfig) {
@@ -160,6 +161,11 @@ export class PeerHandshake {
       config.staticKeyPair,
       config.ephemeralKeyPair,
     );
+  }
+
+  /** The remote's node key once its signature verified (even if it was then refused), else null. */
+  get verifiedRemoteKey(): Uint8Array | null {
+    return this.verifiedKey;
   }
 
   /** Message 1 (initiator only). */
@@ -229,6 +235,7 @@ export class PeerHandshake {
   }
 
   private admit(remoteKey: Uint8Array): void {
+    this.verifiedKey = remoteKey;
     if (equalBytes(remoteKey, this.config.identity.publicKey)) {
       throw new NetError(NetErrorCode.PEER_SELF, "the remote is this node itself");
     }

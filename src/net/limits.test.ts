@@ -17,8 +17,14 @@ import {
 } from "./limits.ts";
 
 it("every channel's largest message fits what it carries, and the send queue", () => {
-  assert.ok(CHANNEL_MESSAGE_BYTES_MAX[Channel.consensus]! >= VALUE_BYTES_MAX + 256, "a proposal with its block");
-  assert.ok(CHANNEL_MESSAGE_BYTES_MAX[Channel.blockSync]! > BLOCK_SIZE_BYTES_MAX, "a block with its certificate");
+  assert.ok(
+    CHANNEL_MESSAGE_BYTES_MAX[Channel.consensus]! >= VALUE_BYTES_MAX + 256,
+    "a proposal with its block",
+  );
+  assert.ok(
+    CHANNEL_MESSAGE_BYTES_MAX[Channel.blockSync]! > BLOCK_SIZE_BYTES_MAX,
+    "a block with its certificate",
+  );
   assert.ok(CHANNEL_MESSAGE_BYTES_MAX[Channel.transactions]! >= TX_SIZE_BYTES_MAX, "a largest transaction");
   const manifestBytesMax = 1 + 8 + 32 + 8 + 4 + 32 * SNAPSHOT_CHUNKS_MAX;
   assert.ok(NET_SNAPSHOT_MESSAGE_BYTES_MAX >= SNAPSHOT_CHUNK_BYTES_MAX + 1024, "a snapshot chunk");

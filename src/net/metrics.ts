@@ -82,8 +82,11 @@ export function createNetMetrics(register: MetricsRegister) {
       help: "Messages received whole",
       labelNames: ["channel"],
     }),
-    /** Messages never sent: a full queue, or a peer that left. */
-    droppedMessages: register.counter<{ channel: ChannelLabel; reason: DropReason | "not_connected" }>({
+    /** Messages never sent: a full queue, a peer that left or was never there, over the channel's limit. */
+    droppedMessages: register.counter<{
+      channel: ChannelLabel;
+      reason: DropReason | "not_connected" | "oversized";
+    }>({
       name: "cityledger_net_dropped_messages_total",
       help: "Messages dropped before sending",
       labelNames: ["channel", "reason"],

@@ -2,7 +2,14 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { bytesToHex, hexToBytes } from "../base/bytes.ts";
 import { NetError } from "./errors.ts";
-import { aeadDecrypt, aeadEncrypt, NOISE_PROTOCOL_NAME, NoiseXXHandshake, x25519, x25519KeyPairFromSecret } from "./noise.ts";
+import {
+  aeadDecrypt,
+  aeadEncrypt,
+  NOISE_PROTOCOL_NAME,
+  NoiseXXHandshake,
+  x25519,
+  x25519KeyPairFromSecret,
+} from "./noise.ts";
 
 /**
  * The Noise_XX_25519_ChaChaPoly_SHA256 vector of the Cacophony test suite (as shipped in the
@@ -33,7 +40,10 @@ const CACOPHONY_XX = {
       ciphertext:
         "c7195ffacac1307ff99046f219750fc47693e23c3cb08b89c2af808b444850a80ae475b9df0f169ae80a89be0865b57f58c9fea0d4ec82a286427402f113e4b6ae769a1d95941d49b25030",
     },
-    { payload: "4361726c204d656e676572", ciphertext: "96763ed773f8e47bb3712f0e29b3060ffc956ffc146cee53d5e1df" },
+    {
+      payload: "4361726c204d656e676572",
+      ciphertext: "96763ed773f8e47bb3712f0e29b3060ffc956ffc146cee53d5e1df",
+    },
     {
       payload: "4a65616e2d426170746973746520536179",
       ciphertext: "3e40f15f6f3a46ae446b253bf8b1d9ffb6ed9b174d272328ff91a7e2e5c79c07f5",
@@ -78,7 +88,11 @@ describe("Noise XX", () => {
       const reader = index === 1 ? initiator : responder;
       const ciphertext = writer.writeMessage(() => hexToBytes(vector.payload));
       assert.equal(bytesToHex(ciphertext), vector.ciphertext, `handshake message ${index + 1}`);
-      assert.equal(bytesToHex(reader.readMessage(ciphertext).payload), vector.payload, `payload ${index + 1}`);
+      assert.equal(
+        bytesToHex(reader.readMessage(ciphertext).payload),
+        vector.payload,
+        `payload ${index + 1}`,
+      );
     }
     const initiatorKeys = initiator.split();
     const responderKeys = responder.split();

@@ -15,7 +15,8 @@
  *   (bounded by reconnectDelayMsMax), and not while banned.
  * - Frame errors (bad tag, oversized or malformed frame, oversized message) close the
  *   connection and ban the peer at once; `penalize` adds points and bans at the threshold.
- * - send never blocks: a full queue drops per the policy in send-queue.ts and counts it.
+ * - send never blocks: a full queue drops per the policy in send-queue.ts and counts it; a
+ *   message over its channel's limit is refused and counted (the receiver would ban us).
  * Listeners run synchronously on the socket's event; they must not throw (decode errors are
  * the listener's to handle, typically with `penalize`).
  * @module
@@ -276,18 +277,32 @@ export class PeerManager {
   }
 
   private addSeeds(seeds: readonly PeerAddress[]): void {
-    assert(seeds.length <= NET_SEEDS_MAX, `at most ${NET_SEEDS_MAX} seeds`);
-    for (const seed of seeds) {
-      assert(seed.publicKey.length === NODE_PUBLIC_KEY_BYTES, "a seed names a 32-byte node key");
-      assert(
-        Number.isInteger(seed.port) && seed.port > 0 && seed.port <= 0xffff,
-        "a seed port is in 1..65535",
-      );
-      const keyHex = peerKeyHex(seed.publicKey);
-      assert(!this.targets.has(keyHex), "each seed names another node");
-      if (equalBytes(seed.publicKey, this.identity.publicKey)) continue; // a shared seed list names us too
-      this.targets.set(keyHex, { address: seed, keyHex, attempts: 0, timer: null, connection: null });
-    }
+    for (const seed of seeds) this.addSeed(seed);
+  }
+
+  /**
+   * Dials this address from now on (and again after every failure or disconnect), expecting
+   * its node key. A seed naming this node itself is ignored, so one list can serve every node.
+   */
+  addSeed(seed: PeerAddress): void {
+    assert(seed.publicKey.length === NODE_PUBLIC_KEY_BYTES, "a seed names a 32-byte node key");
+    assert(Number.isInteger(seed.port) && seed.port > 0 && seed.port <= 0xffff, "a seed port is in 1..65535");
+    assert(seed.host.length > 0, "a seed names a host");
+    const keyHex = peerKeyHex(seed.publicKey);
+    assert(!this.targets.has(keyHex), "each seed names another node");
+    assert(this.targets.size < NET_SEEDS_MAX, `at most ${NET_SEEDS_MAX} seeds`);
+    if (equalBytes(seed.publicKey, this.identity.publicKey)) return;
+    const target: DialTarget = { address: seed, keyHex, attempts: 0, timer: null, connection: null };
+    this.targets.set(keyHex, target);
+    if (this.started) this.scheduleDial(target, 0);
+  }
+
+  /** Stops dialling the seed; a connection to it stays until it closes. */
+  removeSeed(peer: PeerKeyHex): void {
+    const target = this.targets.get(peer);
+    if (target === undefined) return;
+    if (target.timer !== null) clearTimeout(target.timer);
+    this.targets.delete(peer);
   }
 
   /** Listens, then dials every seed. Rejects with NetError(NET_LISTEN_FAILED). */
@@ -350,12 +365,45 @@ export class PeerManager {
   }
 
   /**
-   * Queues a message to one peer. Returns false when the peer is not connected or the queue
-   * dropped it (counted either way); never blocks. The bytes are held by reference until sent.
+   * Queues a message to one peer. Returns false when the peer is not connected, the message is
+   * over its channel's limit (CHANNEL_MESSAGE_BYTES_MAX: the receiver would ban us for it) or
+   * the queue dropped it; every refusal is counted, and none blocks. The bytes are held by
+   * reference until sent.
    */
   send(peer: PeerKeyHex, channel: ApplicationChannelId, bytes: Uint8Array): boolean {
+    if (!this.checkSendable(channel, bytes)) return false;
+    return this.enqueue(peer, channel, bytes);
+  }
+
+  /** Queues the message to every connected peer but one; returns how many queued it. */
+  broadcast(channel: ApplicationChannelId, bytes: Uint8Array, exceptPeer?: PeerKeyHex): number {
+    if (!this.checkSendable(channel, bytes)) return 0;
+    let queued = 0;
+    for (const peer of this.peerStates.keys()) {
+      if (peer !== exceptPeer && this.enqueue(peer, channel, bytes)) queued++;
+    }
+    return queued;
+  }
+
+  /**
+   * An oversized message is the caller's bug, but its size can depend on what users submit, so
+   * it is refused and reported rather than allowed to crash the node.
+   */
+  private checkSendable(channel: ApplicationChannelId, bytes: Uint8Array): boolean {
     assert(isApplicationChannel(channel), "applications send on consensus, transactions or sync channels");
-    assert(bytes.length <= channelMessageBytesMax(channel), "a message fits its channel's limit");
+    const sizeBytesMax = channelMessageBytesMax(channel);
+    if (bytes.length <= sizeBytesMax) return true;
+    this.metrics?.droppedMessages.inc({ channel: channelLabel(channel), reason: "oversized" });
+    this.logger.warn("message over its channel's limit not sent", {
+      channel: channelLabel(channel),
+      sizeBytes: bytes.length,
+      sizeBytesMax,
+    });
+    return false;
+  }
+
+  private enqueue(peer: PeerKeyHex, channel: ApplicationChannelId, bytes: Uint8Array): boolean {
+    assert(bytes.length <= channelMessageBytesMax(channel), "checked by checkSendable");
     const state = this.peerStates.get(peer);
     if (state === undefined) {
       this.metrics?.droppedMessages.inc({ channel: channelLabel(channel), reason: "not_connected" });
@@ -368,15 +416,6 @@ export class PeerManager {
     }
     const queued = state.queue.enqueue(channel, bytes);
     if (queued) state.connection.schedulePump();
-    return queued;
-  }
-
-  /** Queues the message to every connected peer but one; returns how many queued it. */
-  broadcast(channel: ApplicationChannelId, bytes: Uint8Array, exceptPeer?: PeerKeyHex): number {
-    let queued = 0;
-    for (const peer of this.peerStates.keys()) {
-      if (peer !== exceptPeer && this.send(peer, channel, bytes)) queued++;
-    }
     return queued;
   }
 
@@ -623,8 +662,11 @@ export class PeerManager {
 
   private afterClose(connection: Connection, wasEstablished: boolean): void {
     if (this.stopped) return;
+    // A dial belongs to the seed it dialled, whoever answered; an inbound peer to its own key.
     const key =
-      connection.remoteKeyHex ?? (connection.expectedRemoteKey && peerKeyHex(connection.expectedRemoteKey));
+      connection.direction === "outbound"
+        ? peerKeyHex(connection.expectedRemoteKey!)
+        : connection.remoteKeyHex;
     const target = key === null ? undefined : this.targets.get(key);
     if (target === undefined) return;
     if (target.connection === connection) target.connection = null;

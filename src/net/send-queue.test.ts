@@ -14,7 +14,11 @@ function queueWithLog(messagesMax: number, bytesMax: number) {
 
 function drain(queue: SendQueue, payloadBytesMax: number, framesMax = 100_000): OutgoingFrame[] {
   const frames: OutgoingFrame[] = [];
-  for (let frame = queue.nextFrame(payloadBytesMax); frame !== null; frame = queue.nextFrame(payloadBytesMax)) {
+  for (
+    let frame = queue.nextFrame(payloadBytesMax);
+    frame !== null;
+    frame = queue.nextFrame(payloadBytesMax)
+  ) {
     frames.push(frame);
     assert.ok(frames.length <= framesMax, "draining is bounded");
   }
@@ -79,7 +83,11 @@ describe("send queue", () => {
     const { queue } = queueWithLog(2, 100);
     queue.enqueue(Channel.transactions, new Uint8Array(60));
     assert.equal(queue.nextFrame(10)!.final, false);
-    assert.equal(queue.enqueue(Channel.consensus, new Uint8Array(50)), false, "no room without the partial message");
+    assert.equal(
+      queue.enqueue(Channel.consensus, new Uint8Array(50)),
+      false,
+      "no room without the partial message",
+    );
     assert.equal(queue.enqueue(Channel.consensus, new Uint8Array(40)), true);
     const frames = drain(queue, 10);
     assert.equal(frames.filter((frame) => frame.channel === Channel.transactions).length, 5);

@@ -34,6 +34,7 @@ import {
   validateTransaction,
 } from "../ledger/index.ts";
 import { Mempool } from "../mempool/index.ts";
+import { NET_TRANSACTIONS_MESSAGE_BYTES_MAX } from "../net/index.ts";
 import { encodeStateProof } from "../state/state-proof.ts";
 import { openStore, QUERY_RESULTS_MAX, type Store } from "../storage/index.ts";
 import { Chain, type DecidedBlock, decodeFailure, TRANSACTION_FAILED_EVENT } from "./chain.ts";
@@ -57,8 +58,12 @@ import type {
   TransactionStatus,
   Unsubscribe,
 } from "./service.ts";
-import type { PeerWireMessage } from "./wire.ts";
+import { PEER_TRANSACTIONS_MAX, type PeerWireMessage } from "./wire.ts";
 
+/** Bytes a gossip message of transactions may carry (the transport's limit, less the header). */
+const GOSSIP_MESSAGE_BYTES_MAX = NET_TRANSACTIONS_MESSAGE_BYTES_MAX - 64;
+/** Each transaction's length prefix in a gossip message. */
+const GOSSIP_TRANSACTION_OVERHEAD_BYTES = 4;
 /** Events one transaction may have: its contract's, plus a failure record. */
 const EVENTS_PER_TRANSACTION_MAX = TX_EVENTS_MAX + 1;
 /** Admission times kept for the commit-latency histogram (oldest forgotten first). */
@@ -360,9 +365,20 @@ export class CityLedgerNode implements NodeService {
       this.#gossipScheduled = false;
       const batch = this.#gossipBatch;
       this.#gossipBatch = [];
-      for (let start = 0; start < batch.length; start += 1000) {
-        this.#transport?.broadcast({ kind: "transactions", transactions: batch.slice(start, start + 1000) });
+      // Split by count and by bytes: a peer bans a sender of messages over the channel's limit.
+      let message: Uint8Array[] = [];
+      let messageBytes = 0;
+      for (const transaction of batch) {
+        const sizeBytes = transaction.length + GOSSIP_TRANSACTION_OVERHEAD_BYTES;
+        if (message.length === PEER_TRANSACTIONS_MAX || messageBytes + sizeBytes > GOSSIP_MESSAGE_BYTES_MAX) {
+          this.#transport?.broadcast({ kind: "transactions", transactions: message });
+          message = [];
+          messageBytes = 0;
+        }
+        message.push(transaction);
+        messageBytes += sizeBytes;
       }
+      if (message.length > 0) this.#transport?.broadcast({ kind: "transactions", transactions: message });
     });
   }
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { createServer, connect as netConnect, type Server, type Socket } from "node:net";
-import { after, before, describe, it } from "node:test";
+import { after, afterEach, before, describe, it } from "node:test";
 import { TcpProxy } from "./tcp-proxy.ts";
 
 /** An echo server: what the proxy forwards to. */
@@ -21,10 +21,36 @@ after(async () => {
   await new Promise<void>((resolve) => echo.close(() => resolve()));
 });
 
-async function client(port: number): Promise<{ socket: Socket; received: () => string; closed: Promise<unknown> }> {
+/** Everything a test opened, closed after it even when it fails (an open server would hang the run). */
+const opened: { proxies: TcpProxy[]; sockets: Socket[] } = { proxies: [], sockets: [] };
+
+afterEach(async () => {
+  for (const socket of opened.sockets.splice(0)) socket.destroy();
+  await Promise.all(opened.proxies.splice(0).map((proxy) => proxy.stop()));
+});
+
+async function startProxy(): Promise<TcpProxy> {
+  const proxy = await TcpProxy.start({ targetHost: "127.0.0.1", targetPort: echoPort });
+  opened.proxies.push(proxy);
+  return proxy;
+}
+
+function dial(port: number): Socket {
   const socket = netConnect({ host: "127.0.0.1", port });
   socket.on("error", () => {});
-  const closed = once(socket, "close");
+  opened.sockets.push(socket);
+  return socket;
+}
+
+function closedPromise(socket: Socket): Promise<void> {
+  return new Promise((resolve) => socket.once("close", () => resolve()));
+}
+
+async function client(
+  port: number,
+): Promise<{ socket: Socket; received: () => string; closed: Promise<void> }> {
+  const socket = dial(port);
+  const closed = closedPromise(socket);
   let text = "";
   socket.on("data", (chunk: Buffer) => {
     text += chunk.toString("latin1");
@@ -45,18 +71,16 @@ const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(reso
 
 describe("TCP fault proxy", () => {
   it("forwards both ways", async () => {
-    const proxy = await TcpProxy.start({ targetHost: "127.0.0.1", targetPort: echoPort });
+    const proxy = await startProxy();
     const { socket, received } = await client(proxy.port);
     socket.write("hello");
     await until(() => received() === "hello", 2000, "the echo");
     assert.equal(proxy.connections, 1);
     assert.equal(proxy.bytesToTarget, 5);
-    socket.destroy();
-    await proxy.stop();
   });
 
   it("hold: nothing moves until the heal, then everything arrives in order", async () => {
-    const proxy = await TcpProxy.start({ targetHost: "127.0.0.1", targetPort: echoPort });
+    const proxy = await startProxy();
     const { socket, received } = await client(proxy.port);
     socket.write("a");
     await until(() => received() === "a", 2000, "the first echo");
@@ -71,13 +95,10 @@ describe("TCP fault proxy", () => {
     assert.equal(late.received(), "", "a new connection waits too");
     proxy.heal();
     await until(() => received() === "abc" && late.received() === "x", 2000, "held bytes after the heal");
-    socket.destroy();
-    late.socket.destroy();
-    await proxy.stop();
   });
 
   it("hold in one direction only", async () => {
-    const proxy = await TcpProxy.start({ targetHost: "127.0.0.1", targetPort: echoPort });
+    const proxy = await startProxy();
     const { socket, received } = await client(proxy.port);
     socket.write("1");
     await until(() => received() === "1", 2000, "the first echo");
@@ -88,25 +109,30 @@ describe("TCP fault proxy", () => {
     assert.equal(received(), "1", "the echo is held on its way back");
     proxy.heal();
     await until(() => received() === "12", 2000, "the held echo");
-    socket.destroy();
-    await proxy.stop();
   });
 
-  it("hold applies TCP backpressure to a sender that keeps writing", async () => {
-    const proxy = await TcpProxy.start({ targetHost: "127.0.0.1", targetPort: echoPort });
-    const { socket } = await client(proxy.port);
+  it("hold applies TCP backpressure to a sender that keeps writing, and the heal releases it", async () => {
+    const proxy = await startProxy();
+    const socket = dial(proxy.port);
+    let echoed = 0;
+    socket.on("data", (chunk: Buffer) => {
+      echoed += chunk.length;
+    });
+    await once(socket, "connect");
     proxy.partition("hold");
     const chunk = Buffer.alloc(64 * 1024, 1);
-    let accepted = 0;
-    for (let index = 0; index < 2000 && socket.write(chunk); index++) accepted++;
-    assert.ok(accepted < 2000, "the kernel buffers fill and write() reports backpressure");
-    assert.ok(socket.writableLength > 0);
-    socket.destroy();
-    await proxy.stop();
+    const chunks = 512; // 32 MiB: more than loopback's kernel buffers hold
+    for (let index = 0; index < chunks; index++) socket.write(chunk);
+    await sleep(200);
+    assert.ok(socket.writableLength > 0, "the kernel stopped taking bytes: the sender holds the rest");
+    assert.equal(proxy.bytesToTarget, 0);
+    proxy.heal();
+    await until(() => echoed === chunks * chunk.length, 10_000, "every byte echoed after the heal");
+    assert.equal(socket.writableLength, 0);
   });
 
   it("drop: bytes vanish while connections stay open", async () => {
-    const proxy = await TcpProxy.start({ targetHost: "127.0.0.1", targetPort: echoPort });
+    const proxy = await startProxy();
     const { socket, received } = await client(proxy.port);
     proxy.partition("drop");
     socket.write("lost");
@@ -115,24 +141,18 @@ describe("TCP fault proxy", () => {
     socket.write("kept");
     await until(() => received() === "kept", 2000, "bytes after the heal");
     assert.equal(proxy.connections, 1);
-    socket.destroy();
-    await proxy.stop();
   });
 
   it("reset: connections are reset now and new ones at once, until the heal", async () => {
-    const proxy = await TcpProxy.start({ targetHost: "127.0.0.1", targetPort: echoPort });
+    const proxy = await startProxy();
     const first = await client(proxy.port);
     await until(() => proxy.connections === 1, 2000, "the connection");
     proxy.partition("reset");
     await first.closed;
-    const second = netConnect({ host: "127.0.0.1", port: proxy.port });
-    second.on("error", () => {});
-    await once(second, "close");
+    await closedPromise(dial(proxy.port));
     proxy.heal();
     const third = await client(proxy.port);
     third.socket.write("back");
     await until(() => third.received() === "back", 2000, "the echo after the heal");
-    third.socket.destroy();
-    await proxy.stop();
   });
 });
