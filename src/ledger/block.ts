@@ -130,26 +130,18 @@ export interface Block {
   readonly certificate: CommitCertificate;
 }
 
-export function encodeBlock(block: Block): Uint8Array {
-  const writer = new Writer(1024 + block.transactions.length * 256);
-  writer.u8(BLOCK_VERSION);
-  writeBlockHeader(writer, block.header);
-  writer.u32(block.transactions.length);
-  for (const transaction of block.transactions) writer.bytes(transaction, TX_SIZE_BYTES_MAX);
-  writer.u32(block.evidence.length);
-  for (const evidence of block.evidence) writer.bytes(evidence, EVIDENCE_SIZE_BYTES_MAX);
-  writeCommitCertificate(writer, block.certificate);
-  return writer.finish();
+/** The part blocks and proposed blocks share: header, transactions, evidence. */
+function writeBody(writer: Writer, body: Pick<Block, "header" | "transactions" | "evidence">): void {
+  assert(body.transactions.length <= BLOCK_TXS_MAX, "a block holds at most BLOCK_TXS_MAX transactions");
+  assert(body.evidence.length <= BLOCK_EVIDENCE_MAX, "a block holds at most BLOCK_EVIDENCE_MAX evidence");
+  writeBlockHeader(writer, body.header);
+  writer.u32(body.transactions.length);
+  for (const transaction of body.transactions) writer.bytes(transaction, TX_SIZE_BYTES_MAX);
+  writer.u32(body.evidence.length);
+  for (const evidence of body.evidence) writer.bytes(evidence, EVIDENCE_SIZE_BYTES_MAX);
 }
 
-export function decodeBlock(bytes: Uint8Array): Block {
-  if (bytes.length > BLOCK_SIZE_BYTES_MAX + 1024 * 1024) {
-    throw new DecodeError("DECODE_TOO_LONG", "block exceeds the size limit", { sizeBytes: bytes.length });
-  }
-  const reader = new Reader(bytes);
-  const version = reader.u8("block version");
-  if (version !== BLOCK_VERSION)
-    throw new DecodeError("DECODE_UNKNOWN_VERSION", "unknown block version", { version });
+function readBody(reader: Reader): Pick<Block, "header" | "transactions" | "evidence"> {
   const header = readBlockHeader(reader);
   const transactionCount = reader.u32("transaction count");
   if (transactionCount > BLOCK_TXS_MAX) throw new DecodeError("DECODE_TOO_LONG", "too many transactions");
@@ -163,9 +155,40 @@ export function decodeBlock(bytes: Uint8Array): Block {
   for (let index = 0; index < evidenceCount; index++) {
     evidence.push(reader.bytesField(EVIDENCE_SIZE_BYTES_MAX, "evidence"));
   }
+  return { header, transactions, evidence };
+}
+
+function sizeBytesOf(transactions: readonly Uint8Array[]): number {
+  let sizeBytes = 1024;
+  for (const transaction of transactions) sizeBytes += transaction.length + 4;
+  return sizeBytes;
+}
+
+function readerWithin(bytes: Uint8Array, what: string): Reader {
+  if (bytes.length > BLOCK_SIZE_BYTES_MAX + 1024 * 1024) {
+    throw new DecodeError("DECODE_TOO_LONG", `${what} exceeds the size limit`, { sizeBytes: bytes.length });
+  }
+  return new Reader(bytes);
+}
+
+export function encodeBlock(block: Block): Uint8Array {
+  const writer = new Writer(sizeBytesOf(block.transactions));
+  writer.u8(BLOCK_VERSION);
+  writeBody(writer, block);
+  writeCommitCertificate(writer, block.certificate);
+  return writer.finish();
+}
+
+export function decodeBlock(bytes: Uint8Array): Block {
+  const reader = readerWithin(bytes, "block");
+  const version = reader.u8("block version");
+  if (version !== BLOCK_VERSION) {
+    throw new DecodeError("DECODE_UNKNOWN_VERSION", "unknown block version", { version });
+  }
+  const body = readBody(reader);
   const certificate = readCommitCertificate(reader);
   reader.end("block");
-  return { header, transactions, evidence, certificate };
+  return { ...body, certificate };
 }
 
 /**
@@ -189,17 +212,9 @@ export interface ProposedBlock {
  * u8 0 (no previous certificate) or 1 followed by the previous commit certificate.
  */
 export function encodeProposedBlock(block: ProposedBlock): Uint8Array {
-  assert(block.transactions.length <= BLOCK_TXS_MAX, "a proposal holds at most BLOCK_TXS_MAX transactions");
-  assert(block.evidence.length <= BLOCK_EVIDENCE_MAX, "a proposal holds at most BLOCK_EVIDENCE_MAX evidence");
-  let sizeBytes = 1024;
-  for (const transaction of block.transactions) sizeBytes += transaction.length + 4;
-  const writer = new Writer(sizeBytes);
+  const writer = new Writer(sizeBytesOf(block.transactions));
   writer.u8(PROPOSED_BLOCK_VERSION);
-  writeBlockHeader(writer, block.header);
-  writer.u32(block.transactions.length);
-  for (const transaction of block.transactions) writer.bytes(transaction, TX_SIZE_BYTES_MAX);
-  writer.u32(block.evidence.length);
-  for (const evidence of block.evidence) writer.bytes(evidence, EVIDENCE_SIZE_BYTES_MAX);
+  writeBody(writer, block);
   if (block.previousCertificate === null) writer.u8(0);
   else {
     writer.u8(1);
@@ -210,35 +225,18 @@ export function encodeProposedBlock(block: ProposedBlock): Uint8Array {
 
 /** Decodes a canonical proposed block; anything else throws DecodeError. */
 export function decodeProposedBlock(bytes: Uint8Array): ProposedBlock {
-  if (bytes.length > BLOCK_SIZE_BYTES_MAX + 1024 * 1024) {
-    throw new DecodeError("DECODE_TOO_LONG", "proposed block exceeds the size limit", {
-      sizeBytes: bytes.length,
-    });
-  }
-  const reader = new Reader(bytes);
+  const reader = readerWithin(bytes, "proposed block");
   const version = reader.u8("proposed block version");
   if (version !== PROPOSED_BLOCK_VERSION) {
     throw new DecodeError("DECODE_UNKNOWN_VERSION", "unknown proposed block version", { version });
   }
-  const header = readBlockHeader(reader);
-  const transactionCount = reader.u32("transaction count");
-  if (transactionCount > BLOCK_TXS_MAX) throw new DecodeError("DECODE_TOO_LONG", "too many transactions");
-  const transactions: Uint8Array[] = [];
-  for (let index = 0; index < transactionCount; index++) {
-    transactions.push(reader.bytesField(TX_SIZE_BYTES_MAX, "transaction"));
-  }
-  const evidenceCount = reader.u32("evidence count");
-  if (evidenceCount > BLOCK_EVIDENCE_MAX) throw new DecodeError("DECODE_TOO_LONG", "too much evidence");
-  const evidence: Uint8Array[] = [];
-  for (let index = 0; index < evidenceCount; index++) {
-    evidence.push(reader.bytesField(EVIDENCE_SIZE_BYTES_MAX, "evidence"));
-  }
+  const body = readBody(reader);
   const hasPrevious = reader.u8("previous certificate flag");
   if (hasPrevious > 1)
     throw new DecodeError("DECODE_NON_CANONICAL", "the previous certificate flag is 0 or 1");
   const previousCertificate = hasPrevious === 1 ? readCommitCertificate(reader) : null;
   reader.end("proposed block");
-  return { header, transactions, evidence, previousCertificate };
+  return { ...body, previousCertificate };
 }
 
 /** RFC 9162 root over this block's transaction hashes. */

@@ -41,6 +41,13 @@ export {
   type TransactionErrorCode,
 } from "./errors.ts";
 export { KEY_ID_BYTES, keyIdOf } from "./key-id.ts";
+export {
+  isLogFrontierNode,
+  type LogFrontierPosition,
+  logFrontierPositions,
+  logRootOfFrontier,
+  verifyLogFrontier,
+} from "./log-frontier.ts";
 export { type LogNodeStore, MemoryLogNodeStore } from "./log-node-store.ts";
 export { MerkleLog, MerkleLogError, type MerkleLogErrorCode, type MerkleLogOptions } from "./merkle-log.ts";
 export {

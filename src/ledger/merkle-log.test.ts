@@ -20,6 +20,7 @@ import {
   MEMORY_STORE_CHUNK_HASHES_MIN,
   MemoryLogNodeStore,
 } from "./log-node-store.ts";
+import { logFrontierPositions, logRootOfFrontier, verifyLogFrontier } from "./log-frontier.ts";
 import { MerkleLog, MerkleLogError, type MerkleLogErrorCode } from "./merkle-log.ts";
 import {
   bitLength,
@@ -572,6 +573,101 @@ describe("MerkleLog: reopening a store", () => {
     extraParent.put(0, 0, leafHash);
     extraParent.put(1, 0, leafHash);
     expectLogError(() => new MerkleLog({ store: extraParent }), "LOG_STORE_INCOMPLETE");
+  });
+});
+
+/** A store holding only the frontier of `full` at `size` (what a node joining from a snapshot gets). */
+function frontierStoreOf(full: MerkleLog, fullStore: MemoryLogNodeStore, size: number): MemoryLogNodeStore {
+  const store = new MemoryLogNodeStore();
+  const positions = logFrontierPositions(size);
+  // MemoryLogNodeStore takes each level in index order from 0; a sparse store is a Map here.
+  const sparse = new Map<string, Uint8Array>();
+  for (const { level, index } of positions) sparse.set(`${level}/${index}`, fullStore.get(level, index)!.slice());
+  assert.ok(full.size >= size, "the full log covers the size");
+  return Object.assign(store, {
+    get: (level: number, index: number) => sparse.get(`${level}/${index}`),
+    put: (level: number, index: number, hash: Uint8Array) => {
+      sparse.set(`${level}/${index}`, hash.slice());
+    },
+  });
+}
+
+describe("MerkleLog: continuing from a frontier (a node joined from a snapshot)", () => {
+  it("the frontier's fold is the root, for every size up to 130", () => {
+    const entries = distinctEntries(130, 21);
+    const log = new MerkleLog();
+    const store = new MemoryLogNodeStore();
+    const full = new MerkleLog({ store });
+    for (let size = 0; size <= entries.length; size++) {
+      const positions = logFrontierPositions(size);
+      assert.equal(positions.length, size.toString(2).replaceAll("0", "").length, `one per set bit at ${size}`);
+      const hashes = positions.map(({ level, index }) => store.get(level, index)!);
+      assert.deepEqual(logRootOfFrontier(size, hashes, sha256), full.root(size), `root of ${size}`);
+      assert.ok(verifyLogFrontier(size, hashes, full.root(size), sha256));
+      if (size > 0) {
+        assert.equal(verifyLogFrontier(size, hashes.slice(1), full.root(size), sha256), false, "one missing");
+        assert.equal(verifyLogFrontier(size, [...hashes, hashes[0]!], full.root(size), sha256), false, "extra");
+        const changed = hashes.map((hash) => hash.slice());
+        changed[0]![0]! ^= 1;
+        assert.equal(verifyLogFrontier(size, changed, full.root(size), sha256), false, "a changed hash");
+      }
+      if (size < entries.length) {
+        full.append(entries[size]!);
+        log.append(entries[size]!);
+      }
+    }
+  });
+
+  it("appends, roots and proofs from the frontier equal the full log's, for every split up to 70", () => {
+    const entries = distinctEntries(70, 22);
+    const fullStore = new MemoryLogNodeStore();
+    const full = logOf(entries, { store: fullStore });
+    for (let frontierSize = 0; frontierSize <= entries.length; frontierSize++) {
+      const store = frontierStoreOf(full, fullStore, frontierSize);
+      const continued = new MerkleLog({ store, frontierSize });
+      assert.equal(continued.size, frontierSize, `opens at ${frontierSize}`);
+      assert.equal(continued.frontierSize, frontierSize);
+      assert.deepEqual(continued.root(), full.root(frontierSize));
+      for (const entry of entries.slice(frontierSize)) continued.append(entry);
+      const reopened = new MerkleLog({ store, frontierSize });
+      assert.equal(reopened.size, entries.length, "reopens at the size its leaves show");
+      for (const log of [continued, reopened]) {
+        for (let size = Math.max(frontierSize, 1); size <= entries.length; size++) {
+          assert.deepEqual(log.root(size), full.root(size), `root ${size} from ${frontierSize}`);
+          for (let index = frontierSize; index < size; index++) {
+            assert.deepEqual(
+              log.inclusionProof(index, size),
+              full.inclusionProof(index, size),
+              `inclusion ${index}/${size} from ${frontierSize}`,
+            );
+          }
+          for (let size1 = frontierSize; size1 <= size; size1++) {
+            assert.deepEqual(
+              log.consistencyProof(size1, size),
+              full.consistencyProof(size1, size),
+              `consistency ${size1}/${size} from ${frontierSize}`,
+            );
+          }
+        }
+      }
+    }
+  });
+
+  it("refuses what lies below the frontier with LOG_BELOW_FRONTIER, and a store without the frontier", () => {
+    const entries = distinctEntries(40, 23);
+    const fullStore = new MemoryLogNodeStore();
+    const full = logOf(entries, { store: fullStore });
+    const continued = new MerkleLog({ store: frontierStoreOf(full, fullStore, 29), frontierSize: 29 });
+    for (const entry of entries.slice(29)) continued.append(entry);
+    expectLogError(() => continued.leafHash(28), "LOG_BELOW_FRONTIER");
+    expectLogError(() => continued.inclusionProof(3, 40), "LOG_BELOW_FRONTIER");
+    expectLogError(() => continued.root(28), "LOG_BELOW_FRONTIER");
+    expectLogError(() => continued.consistencyProof(10, 40), "LOG_BELOW_FRONTIER");
+    assert.deepEqual(continued.root(0), full.root(0), "the empty root needs nothing");
+    assert.deepEqual(continued.consistencyProof(0, 40), []);
+    assert.deepEqual(continued.leafHash(29), full.leafHash(29));
+    const withoutFrontier = new MemoryLogNodeStore();
+    expectLogError(() => new MerkleLog({ store: withoutFrontier, frontierSize: 29 }), "LOG_STORE_INCOMPLETE");
   });
 });
 

@@ -14,6 +14,7 @@ import sodium from "sodium-native";
 import { assert, CityLedgerError, LOG_PROOF_HASHES_MAX, LOG_SIZE_MAX } from "../base/index.ts";
 import { sha256 } from "../crypto/sha256.ts";
 import type { HashFunction } from "../crypto/suite.ts";
+import { isLogFrontierNode } from "./log-frontier.ts";
 import { type LogNodeStore, MemoryLogNodeStore } from "./log-node-store.ts";
 import { bitLength, emptyRoot, LOG_HASH_BYTES, LOG_LEVELS_MAX } from "./merkle-proof.ts";
 
@@ -29,7 +30,12 @@ export type MerkleLogErrorCode =
   /** appendLeafHash was given something else than a 32-byte hash. */
   | "LOG_LEAF_HASH_INVALID"
   /** The store holds leaves without the upper-level hashes they imply (a partial write). */
-  | "LOG_STORE_INCOMPLETE";
+  | "LOG_STORE_INCOMPLETE"
+  /**
+   * The log was opened from a frontier (`frontierSize`): entries, roots and consistency proofs
+   * below that size are not held here.
+   */
+  | "LOG_BELOW_FRONTIER";
 
 export class MerkleLogError extends CityLedgerError<MerkleLogErrorCode> {
   override name = "MerkleLogError";
@@ -43,6 +49,15 @@ export interface MerkleLogOptions {
    * a log is reopened at the size its leaf level shows.
    */
   readonly store?: LogNodeStore;
+  /**
+   * The log continues a log of this many entries from its frontier alone (a node that joined
+   * from a state snapshot, docs/adr/0005-snapshot-sync.md): below this size the store holds only
+   * the frontier's subtrees (log-frontier.ts), and the log opens at the size its leaf level shows
+   * from this index on. Appends, roots of sizes from `frontierSize` on, inclusion proofs of
+   * entries from `frontierSize` on and consistency proofs from sizes from `frontierSize` on work
+   * as in a full log; anything else below it throws LOG_BELOW_FRONTIER. Default 0: a full log.
+   */
+  readonly frontierSize?: number;
 }
 
 /** Leaf inputs up to this size are hashed from a reused buffer; larger ones get their own. */
@@ -98,6 +113,8 @@ export class MerkleLog {
   private readonly hash: HashFunction;
   private readonly hashInto: HashIntoFunction;
   private readonly store: LogNodeStore;
+  /** Below this size only the frontier's subtrees are held (MerkleLogOptions.frontierSize). */
+  private readonly frontierSizeValue: number;
   private count: number;
   /** frontier[level]: the perfect subtree at `level` of the current size, when bit `level` is set. */
   private readonly frontier: Uint8Array[];
@@ -117,16 +134,26 @@ export class MerkleLog {
     this.hash = options.hash ?? sha256;
     this.hashInto = hashIntoOf(this.hash);
     this.store = options.store ?? new MemoryLogNodeStore();
+    const frontierSize = options.frontierSize ?? 0;
+    assert(Number.isSafeInteger(frontierSize), "MerkleLog: frontierSize is a safe integer");
+    assert(frontierSize >= 0 && frontierSize <= LOG_SIZE_MAX, "MerkleLog: frontierSize is a log size");
+    this.frontierSizeValue = frontierSize;
     this.frontier = Array.from({ length: LOG_LEVELS_MAX }, () => new Uint8Array(LOG_HASH_BYTES));
     this.nodeInput[0] = NODE_PREFIX;
     this.leafInput[0] = LEAF_PREFIX;
-    this.count = storedLeafCount(this.store);
+    this.count = storedLeafCount(this.store, frontierSize);
+    assert(this.count >= frontierSize, "MerkleLog: a log holds at least its frontier");
     this.loadFrontier();
   }
 
   /** The number of entries. */
   get size(): number {
     return this.count;
+  }
+
+  /** The size below which only the frontier is held (0 for a full log). */
+  get frontierSize(): number {
+    return this.frontierSizeValue;
   }
 
   /** Appends one entry (its data; the log hashes it as a leaf) and returns its index. */
@@ -150,6 +177,7 @@ export class MerkleLog {
   /** The leaf hash of the entry at `index`. */
   leafHash(index: number): Uint8Array {
     this.checkIndex(index, this.count);
+    this.checkHeldIndex(index);
     return this.readNode(0, index).slice();
   }
 
@@ -157,6 +185,7 @@ export class MerkleLog {
   root(size: number = this.count): Uint8Array {
     this.checkSize(size);
     if (size === 0) return emptyRoot(this.hash);
+    this.checkHeldSize(size);
     return this.rangeHash(0, size);
   }
 
@@ -167,6 +196,7 @@ export class MerkleLog {
   inclusionProof(index: number, size: number): Uint8Array[] {
     this.checkSize(size);
     this.checkIndex(index, size);
+    this.checkHeldIndex(index);
     const path: Uint8Array[] = [];
     let start = 0;
     let end = size;
@@ -201,6 +231,7 @@ export class MerkleLog {
       throw new MerkleLogError("LOG_SIZES_OUT_OF_ORDER", "size1 must not exceed size2", { size1, size2 });
     }
     if (size1 === 0 || size1 === size2) return [];
+    this.checkHeldSize(size1);
     // SUBPROOF(m, D[start:end], haveRoot1), walked down from the root: the hashes come out
     // outermost first, so they are reversed at the end.
     const proof: Uint8Array[] = [];
@@ -366,6 +397,35 @@ export class MerkleLog {
     }
   }
 
+  /** Entries below the frontier size have no leaf hash or proof here. */
+  private checkHeldIndex(index: number): void {
+    if (index < this.frontierSizeValue) {
+      throw new MerkleLogError("LOG_BELOW_FRONTIER", "the entry lies below the frontier this log started from", {
+        index,
+        frontierSize: this.frontierSizeValue,
+      });
+    }
+  }
+
+  /** Roots of sizes below the frontier size need subtrees this log does not hold. */
+  private checkHeldSize(size: number): void {
+    if (size < this.frontierSizeValue) {
+      throw new MerkleLogError("LOG_BELOW_FRONTIER", "the size lies below the frontier this log started from", {
+        size,
+        frontierSize: this.frontierSizeValue,
+      });
+    }
+  }
+
+  /**
+   * Whether the store holds the complete subtree at (level, index): every one in a full log;
+   * from a frontier, those that end after the frontier size and the frontier's own.
+   */
+  private holds(level: number, index: number): boolean {
+    if ((index + 1) * POWERS_OF_TWO[level]! > this.frontierSizeValue) return true;
+    return isLogFrontierNode(this.frontierSizeValue, level, index);
+  }
+
   private checkIndex(index: number, size: number): void {
     if (!Number.isSafeInteger(index) || index < 0 || index >= size) {
       throw new MerkleLogError("LOG_INDEX_OUT_OF_RANGE", "index must be an integer below the size", {
@@ -377,19 +437,22 @@ export class MerkleLog {
 
   /**
    * Reads the frontier of the current size from the store, and checks that every level holds
-   * exactly the complete subtrees the leaf count implies (O(log n) reads).
+   * exactly the complete subtrees the leaf count implies (O(log n) reads). From a frontier, a
+   * level's last complete subtree is only checked when it is held (`holds`).
    */
   private loadFrontier(): void {
     for (let level = 0; level < LOG_LEVELS_MAX; level++) {
       const completed = Math.floor(this.count / POWERS_OF_TWO[level]!);
-      const last = completed === 0 ? undefined : this.store.get(level, completed - 1);
-      if ((completed > 0 && last === undefined) || this.store.get(level, completed) !== undefined) {
+      const held = completed > 0 && this.holds(level, completed - 1);
+      const last = held ? this.store.get(level, completed - 1) : undefined;
+      if ((held && last === undefined) || this.store.get(level, completed) !== undefined) {
         throw new MerkleLogError("LOG_STORE_INCOMPLETE", "the store's levels disagree with its leaves", {
           level,
           size: this.count,
         });
       }
       if (completed % 2 === 1) {
+        assert(held, "MerkleLog: the current frontier is held (it is the old one's or newer)");
         assert(last !== undefined, "MerkleLog: a frontier subtree is stored");
         assert(last.length === LOG_HASH_BYTES, "MerkleLog: stored hashes are 32 bytes");
         this.frontier[level]!.set(last);
@@ -398,16 +461,19 @@ export class MerkleLog {
   }
 }
 
-/** The number of leaves in the store's level 0 (a prefix): O(log n) reads. */
-function storedLeafCount(store: LogNodeStore): number {
-  if (store.get(0, 0) === undefined) return 0;
+/**
+ * The number of leaves in the store's level 0, whose indices from `from` on form a prefix (from a
+ * frontier, the leaves below `from` are not stored): O(log n) reads.
+ */
+function storedLeafCount(store: LogNodeStore, from: number): number {
+  if (from >= LOG_SIZE_MAX || store.get(0, from) === undefined) return from;
   // Invariant: index `present` is stored, index `absent` is not (or is past the last index).
-  let present = 0;
-  let absent = 1;
+  let present = from;
+  let absent = from + 1;
   const indexMax = LOG_SIZE_MAX - 1;
   while (absent <= indexMax && store.get(0, absent) !== undefined) {
     present = absent;
-    absent = Math.min(2 * absent, indexMax + 1);
+    absent = Math.min(from + 2 * (absent - from), indexMax + 1);
   }
   while (absent - present > 1) {
     const middle = present + Math.floor((absent - present) / 2);

@@ -8,6 +8,8 @@ import type { BlockHeader } from "../ledger/block.ts";
 import type { CommitCertificate } from "../ledger/commit.ts";
 import type { Transaction } from "../ledger/transaction.ts";
 import type { ValidatorSet } from "../ledger/validator-set.ts";
+import type { ExecutionResult } from "../sdk/json-codec.ts";
+import type { TransactionReceipt } from "../sdk/receipt.ts";
 import type { StateProof } from "../state/state-proof.ts";
 
 /** Why a submitted transaction was not admitted; stable codes, mapped to HTTP by the API. */
@@ -46,33 +48,16 @@ export type TransactionStatus =
     }
   | { readonly status: "unknown"; readonly hash: Uint8Array };
 
-export interface ExecutionResult {
-  readonly ok: boolean;
-  readonly errorCode: string | null;
-  readonly errorMessage: string | null;
-}
+/** What executing a transaction gave (one type with the SDK, which sits below the node). */
+export type { ExecutionResult } from "../sdk/json-codec.ts";
 
 /**
  * Everything needed to check offline that a transaction is in the ledger: the transaction, its
  * RFC 9162 inclusion proof in the log at the header's size, the header and the certificate
- * that commits it (verifyCommit against the validator set of that height).
+ * that commits it (verifyCommit against the validator set of that height). The SDK owns the
+ * type, since browsers verify receipts too.
  */
-export interface TransactionReceipt {
-  readonly chainId: string;
-  readonly transaction: Uint8Array;
-  readonly hash: Uint8Array;
-  readonly height: bigint;
-  readonly indexInBlock: number;
-  readonly logIndex: number;
-  readonly logSize: bigint;
-  readonly inclusionProof: readonly Uint8Array[];
-  readonly header: BlockHeader;
-  readonly encodedHeader: Uint8Array;
-  readonly certificate: CommitCertificate;
-  readonly encodedCertificate: Uint8Array;
-  readonly validatorSet: ValidatorSet;
-  readonly result: ExecutionResult;
-}
+export type { TransactionReceipt } from "../sdk/receipt.ts";
 
 export interface BlockSummary {
   readonly height: bigint;
