@@ -20,7 +20,18 @@ describe("cityledger command", () => {
   it("lists its commands when run bare", () => {
     const result = run([]);
     assert.equal(result.status, 0, result.stderr);
-    for (const command of ["dev", "init", "testnet", "node", "keys", "tx", "receipt", "verify", "status", "store"]) {
+    for (const command of [
+      "dev",
+      "init",
+      "testnet",
+      "node",
+      "keys",
+      "tx",
+      "receipt",
+      "verify",
+      "status",
+      "store",
+    ]) {
       assert.match(result.stdout, new RegExp(`\\n  ${command}\\b`), `help lists ${command}`);
     }
   });
@@ -122,7 +133,18 @@ describe("cityledger dev and the client commands, end to end", { timeout: 180_00
     const document = join(directory, "permit.txt");
     writeFileSync(document, "Building permit BP-2026-0999, 3 Harbour Lane");
     const anchored = run(
-      ["notary", "anchor", document, "--title", "Permit BP-2026-0999", "--type", "permit", "--key", key, "--json"],
+      [
+        "notary",
+        "anchor",
+        document,
+        "--title",
+        "Permit BP-2026-0999",
+        "--type",
+        "permit",
+        "--key",
+        key,
+        "--json",
+      ],
       environment,
     );
     assert.equal(anchored.status, 0, anchored.stderr);
@@ -149,7 +171,10 @@ describe("cityledger dev and the client commands, end to end", { timeout: 180_00
     assert.equal(verified.status, 0, verified.stderr);
     assert.match(verified.stdout, /receipt OK/);
 
-    const receipt = JSON.parse(readFileSync(receiptFile, "utf8")) as { inclusionProof: string[]; logIndex: number };
+    const receipt = JSON.parse(readFileSync(receiptFile, "utf8")) as {
+      inclusionProof: string[];
+      logIndex: number;
+    };
     const tampered = join(directory, "tampered.json");
     writeFileSync(tampered, JSON.stringify({ ...receipt, logIndex: receipt.logIndex + 1 }));
     const refused = run(["verify", tampered, "--checkpoint", checkpoint]);

@@ -3,23 +3,29 @@
  * transport: 1,000 transactions submitted across nodes end in identical chains; a killed
  * validator does not stop the chain and catches up after a restart; with two of four stopped
  * the chain halts safely and resumes without losing what was accepted; a fifth node that
- * validates nothing joins later and follows the chain by block sync, verifying certificates.
+ * validates nothing joins later from the validators' state snapshots (every 4 blocks), then
+ * follows the chain by block sync, verifying certificates; every store verifies at the end.
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { freePorts, TESTNET_CONSENSUS } from "../src/cli/node-commands.ts";
 import { ed25519Suite } from "../src/crypto/index.ts";
 import { encodeTransaction, signTransaction } from "../src/ledger/index.ts";
+import { CHECKPOINT_METADATA_KEY, decodeCheckpointMetadata } from "../src/node/chain.ts";
+import { loadGenesisFile } from "../src/node/genesis-file.ts";
 import { writeNetworkLayout } from "../src/node/network-layout.ts";
+import { proposerPrioritiesAt } from "../src/node/proposer-priorities.ts";
 import { CityLedgerClient } from "../src/sdk/client.ts";
-import { openStore, verifyStore } from "../src/storage/index.ts";
+import { METADATA_KEYS, openStore, verifyStore } from "../src/storage/index.ts";
 import { eventually, getJson, heightOf, NodeProcess, type StatusJson } from "./helpers/node-process.ts";
 
 const VALIDATORS = 4;
+/** Every node exports a state snapshot at each multiple of this height (the default is 1,000). */
+const SNAPSHOT_INTERVAL_HEIGHTS = 4;
 const SENDERS = 20;
 const TRANSACTIONS_PER_SENDER = 50;
 const suite = ed25519Suite;
@@ -73,6 +79,7 @@ describe("four validators in four processes", { timeout: 300_000 }, () => {
       apiPorts: ports.slice(VALIDATORS + 1),
       genesisTimeMs: BigInt(Date.now()),
       consensus: TESTNET_CONSENSUS,
+      sync: { snapshotIntervalHeights: SNAPSHOT_INTERVAL_HEIGHTS, observersJoinFromSnapshot: true },
     });
     chainId = layout.genesis.chainId;
     const processes = layout.nodes.map((node) => new NodeProcess(node.name, node.directory, node.apiUrl));
@@ -176,7 +183,13 @@ describe("four validators in four processes", { timeout: 300_000 }, () => {
     assert.ok(BigInt(committed.height) > halted);
   });
 
-  it("a fifth node joins later and follows the chain by block sync", async () => {
+  it("a fifth node joins by snapshot + block sync and verifies everything", async () => {
+    // Past two snapshot heights, so the newest snapshot is not genesis and block sync has work too.
+    await eventually(
+      "the chain passes two snapshot heights",
+      30_000,
+      async () => (await heightOf(nodes[0]!)) > BigInt(2 * SNAPSHOT_INTERVAL_HEIGHTS),
+    );
     await observer.start();
     const target = await heightOf(nodes[0]!);
     await eventually(
@@ -190,10 +203,26 @@ describe("four validators in four processes", { timeout: 300_000 }, () => {
     ]);
     assert.equal(ours.hash, theirs.hash);
     assert.equal(ours.header.stateRoot, theirs.header.stateRoot);
+    const log = readFileSync(join(observer.directory, "node.log"), "utf8");
+    const joined = log.split("\n").find((line) => line.includes('"msg":"joined from a snapshot"'));
+    assert.ok(joined !== undefined, "the observer logged its snapshot join");
+    const snapshotHeight = BigInt((JSON.parse(joined) as { height: string }).height);
+    assert.ok(
+      snapshotHeight >= BigInt(SNAPSHOT_INTERVAL_HEIGHTS),
+      "it joined at a snapshot height, not genesis",
+    );
+    assert.equal(snapshotHeight % BigInt(SNAPSHOT_INTERVAL_HEIGHTS), 0n);
+    // It never replayed the blocks below its snapshot: it does not hold them.
+    assert.equal((await fetch(`${observer.apiUrl}/v1/blocks/1`)).status, 404);
+    const atSnapshot = await Promise.all(
+      [nodes[0]!, observer].map((node) => getJson<BlockJson>(`${node.apiUrl}/v1/blocks/${snapshotHeight}`)),
+    );
+    assert.equal(atSnapshot[1]!.hash, atSnapshot[0]!.hash);
   });
 
   it("every node's store verifies after a graceful stop", async () => {
     await Promise.all([...nodes, observer].map((node) => node.kill("SIGTERM")));
+    const { genesis } = loadGenesisFile(join(directory, "genesis.json"));
     for (const node of [...nodes, observer]) {
       const store = await openStore(join(node.directory, "data"), { create: false });
       try {
@@ -202,6 +231,25 @@ describe("four validators in four processes", { timeout: 300_000 }, () => {
           report.ok,
           true,
           `${node.name}: ${JSON.stringify(report, (_key, value) => (typeof value === "bigint" ? value.toString() : value))}`,
+        );
+        const snapshotHeight = await store.readMetadata(METADATA_KEYS.snapshotHeight);
+        if (node === observer) {
+          assert.ok(snapshotHeight !== undefined, "the observer's store starts at a snapshot");
+          const height = new DataView(snapshotHeight.buffer, snapshotHeight.byteOffset).getBigUint64(0);
+          assert.ok(
+            report.ok && height > 0n && report.firstHeight === height,
+            "it verifies from its snapshot",
+          );
+        } else {
+          assert.equal(snapshotHeight, undefined, `${node.name} replayed from genesis`);
+          assert.ok(report.ok && report.firstHeight === 1n);
+        }
+        // The proposer priorities a joining node recomputes are the ones the chain really has.
+        const checkpoint = decodeCheckpointMetadata((await store.readMetadata(CHECKPOINT_METADATA_KEY))!);
+        assert.deepEqual(
+          checkpoint.priorities,
+          proposerPrioritiesAt(genesis.validatorSet, checkpoint.height),
+          `${node.name}: priorities at ${checkpoint.height}`,
         );
       } finally {
         await store.close();

@@ -32,6 +32,8 @@ export const DOMAIN_TAGS = {
   evidence: "cityledger/evidence/v1",
   /** Hash of one state-snapshot chunk. */
   snapshotChunk: "cityledger/snapshot-chunk/v1",
+  /** Hash of a state-snapshot manifest (how peers name the snapshot they offer). */
+  snapshotManifest: "cityledger/snapshot-manifest/v1",
 } as const;
 
 export type DomainTag = (typeof DOMAIN_TAGS)[keyof typeof DOMAIN_TAGS];

@@ -14,13 +14,13 @@ import {
 import { sha256 as portableSha256 } from "../crypto/portable/sha256.ts";
 import { sha256 } from "../crypto/sha256.ts";
 import type { HashFunction } from "../crypto/suite.ts";
+import { logFrontierPositions, logRootOfFrontier, verifyLogFrontier } from "./log-frontier.ts";
 import {
   type LogNodeStore,
   MEMORY_STORE_CHUNK_HASHES,
   MEMORY_STORE_CHUNK_HASHES_MIN,
   MemoryLogNodeStore,
 } from "./log-node-store.ts";
-import { logFrontierPositions, logRootOfFrontier, verifyLogFrontier } from "./log-frontier.ts";
 import { MerkleLog, MerkleLogError, type MerkleLogErrorCode } from "./merkle-log.ts";
 import {
   bitLength,
@@ -582,7 +582,8 @@ function frontierStoreOf(full: MerkleLog, fullStore: MemoryLogNodeStore, size: n
   const positions = logFrontierPositions(size);
   // MemoryLogNodeStore takes each level in index order from 0; a sparse store is a Map here.
   const sparse = new Map<string, Uint8Array>();
-  for (const { level, index } of positions) sparse.set(`${level}/${index}`, fullStore.get(level, index)!.slice());
+  for (const { level, index } of positions)
+    sparse.set(`${level}/${index}`, fullStore.get(level, index)!.slice());
   assert.ok(full.size >= size, "the full log covers the size");
   return Object.assign(store, {
     get: (level: number, index: number) => sparse.get(`${level}/${index}`),
@@ -593,6 +594,25 @@ function frontierStoreOf(full: MerkleLog, fullStore: MemoryLogNodeStore, size: n
 }
 
 describe("MerkleLog: continuing from a frontier (a node joined from a snapshot)", () => {
+  it("the frontier of the reference tree at size 7 (docs/PROTOCOL.md section 9)", () => {
+    const store = new MemoryLogNodeStore();
+    const log = logOf(LEAVES_HEX.slice(0, 7).map(hexToBytes), { store });
+    const positions = logFrontierPositions(7);
+    assert.deepEqual(positions, [
+      { level: 2, index: 0 },
+      { level: 1, index: 2 },
+      { level: 0, index: 6 },
+    ]);
+    const hashes = positions.map(({ level, index }) => store.get(level, index)!);
+    assert.deepEqual(hashes.map(bytesToHex), [
+      "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+      "0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+      "b08693ec2e721597130641e8211e7eedccb4c26413963eee6c1e2ed16ffb1a5f",
+    ]);
+    assert.equal(bytesToHex(logRootOfFrontier(7, hashes, sha256)!), ROOTS_HEX[7]);
+    assert.equal(bytesToHex(log.root()), ROOTS_HEX[7]);
+  });
+
   it("the frontier's fold is the root, for every size up to 130", () => {
     const entries = distinctEntries(130, 21);
     const log = new MerkleLog();
@@ -600,13 +620,21 @@ describe("MerkleLog: continuing from a frontier (a node joined from a snapshot)"
     const full = new MerkleLog({ store });
     for (let size = 0; size <= entries.length; size++) {
       const positions = logFrontierPositions(size);
-      assert.equal(positions.length, size.toString(2).replaceAll("0", "").length, `one per set bit at ${size}`);
+      assert.equal(
+        positions.length,
+        size.toString(2).replaceAll("0", "").length,
+        `one per set bit at ${size}`,
+      );
       const hashes = positions.map(({ level, index }) => store.get(level, index)!);
       assert.deepEqual(logRootOfFrontier(size, hashes, sha256), full.root(size), `root of ${size}`);
       assert.ok(verifyLogFrontier(size, hashes, full.root(size), sha256));
       if (size > 0) {
         assert.equal(verifyLogFrontier(size, hashes.slice(1), full.root(size), sha256), false, "one missing");
-        assert.equal(verifyLogFrontier(size, [...hashes, hashes[0]!], full.root(size), sha256), false, "extra");
+        assert.equal(
+          verifyLogFrontier(size, [...hashes, hashes[0]!], full.root(size), sha256),
+          false,
+          "extra",
+        );
         const changed = hashes.map((hash) => hash.slice());
         changed[0]![0]! ^= 1;
         assert.equal(verifyLogFrontier(size, changed, full.root(size), sha256), false, "a changed hash");

@@ -400,20 +400,28 @@ export class MerkleLog {
   /** Entries below the frontier size have no leaf hash or proof here. */
   private checkHeldIndex(index: number): void {
     if (index < this.frontierSizeValue) {
-      throw new MerkleLogError("LOG_BELOW_FRONTIER", "the entry lies below the frontier this log started from", {
-        index,
-        frontierSize: this.frontierSizeValue,
-      });
+      throw new MerkleLogError(
+        "LOG_BELOW_FRONTIER",
+        "the entry lies below the frontier this log started from",
+        {
+          index,
+          frontierSize: this.frontierSizeValue,
+        },
+      );
     }
   }
 
   /** Roots of sizes below the frontier size need subtrees this log does not hold. */
   private checkHeldSize(size: number): void {
     if (size < this.frontierSizeValue) {
-      throw new MerkleLogError("LOG_BELOW_FRONTIER", "the size lies below the frontier this log started from", {
-        size,
-        frontierSize: this.frontierSizeValue,
-      });
+      throw new MerkleLogError(
+        "LOG_BELOW_FRONTIER",
+        "the size lies below the frontier this log started from",
+        {
+          size,
+          frontierSize: this.frontierSizeValue,
+        },
+      );
     }
   }
 

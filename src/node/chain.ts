@@ -234,11 +234,15 @@ export class Chain {
   /**
    * The consensus value of a committed block: the block as proposed, without its certificate,
    * with the canonical certificate of the block below (stored in its place when it committed).
+   * Null for the first block of a store that joined from a snapshot: the block below is not held.
    */
-  async valueOf(block: Block): Promise<ConsensusValue> {
+  async valueOf(block: Block): Promise<ConsensusValue | null> {
     const { header, transactions, evidence } = block;
-    const previousCertificate =
-      header.height === 1n ? null : ((await this.store.certificateByHeight(header.height - 1n)) ?? null);
+    let previousCertificate: CommitCertificate | null = null;
+    if (header.height > 1n) {
+      previousCertificate = (await this.store.certificateByHeight(header.height - 1n)) ?? null;
+      if (previousCertificate === null) return null;
+    }
     return {
       hash: block.certificate.blockHash,
       bytes: encodeProposedBlock({ header, transactions, evidence, previousCertificate }),
@@ -642,14 +646,17 @@ export function decodeFailure(bytes: Uint8Array): { code: string; message: strin
 }
 
 /** u8 version (1) | u64 height | u32 count | i64 priorities. */
-function encodeCheckpointMetadata(checkpoint: { height: bigint; priorities: readonly bigint[] }): Uint8Array {
+export function encodeCheckpointMetadata(checkpoint: {
+  height: bigint;
+  priorities: readonly bigint[];
+}): Uint8Array {
   const writer = new Writer(16 + checkpoint.priorities.length * 8).u8(1).u64(checkpoint.height);
   writer.u32(checkpoint.priorities.length);
   for (const priority of checkpoint.priorities) writer.i64(priority);
   return writer.finish();
 }
 
-function decodeCheckpointMetadata(bytes: Uint8Array): { height: bigint; priorities: bigint[] } {
+export function decodeCheckpointMetadata(bytes: Uint8Array): { height: bigint; priorities: bigint[] } {
   const reader = new Reader(bytes);
   if (reader.u8("checkpoint version") !== 1)
     throw new NodeError("NODE_STORE_CORRUPT", "unknown checkpoint version");

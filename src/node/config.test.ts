@@ -22,6 +22,12 @@ describe("node config", () => {
     assert.equal(config.consensus.timeouts.proposeBaseMs, 3000);
     const postgres = parseNodeConfig({ ...valid, store: "postgres://city@db/ledger" }, "/srv");
     assert.equal(postgres.store, "postgres://city@db/ledger");
+    assert.deepEqual(config.sync, { snapshot: false, snapshotIntervalHeights: 1_000, snapshotsKept: 2 });
+    const joining = parseNodeConfig(
+      { ...valid, sync: { snapshot: true, snapshotIntervalHeights: 0 } },
+      "/srv",
+    );
+    assert.deepEqual(joining.sync, { snapshot: true, snapshotIntervalHeights: 0, snapshotsKept: 2 });
   });
 
   it("names the bad field", () => {
@@ -32,6 +38,8 @@ describe("node config", () => {
         /\/p2p\/peers\/0\/nodeKey/,
       ],
       [{ ...valid, surprise: true }, /config field/],
+      [{ ...valid, sync: { snapshotsKept: 9 } }, /\/sync\/snapshotsKept/],
+      [{ ...valid, sync: { snapshot: "yes" } }, /\/sync\/snapshot/],
       [{ ...valid, name: undefined }, /config field/],
       ["not an object", /config field/],
     ];

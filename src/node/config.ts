@@ -9,6 +9,12 @@ import { type Static, Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { TIMEOUTS_DEFAULT } from "../consensus/index.ts";
 import { NodeError } from "./errors.ts";
+import {
+  SNAPSHOT_INTERVAL_HEIGHTS_DEFAULT,
+  SNAPSHOT_INTERVAL_HEIGHTS_MAX,
+  SNAPSHOTS_KEPT_DEFAULT,
+  SNAPSHOTS_KEPT_MAX,
+} from "./snapshot-limits.ts";
 
 export const CONFIG_FILE_BYTES_MAX = 256 * 1024;
 export const PEERS_CONFIGURED_MAX = 256;
@@ -78,6 +84,22 @@ export const NodeConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    /** State snapshots: joining from one, and serving them (docs/adr/0005-snapshot-sync.md). */
+    sync: Type.Optional(
+      Type.Object(
+        {
+          /** With an empty data directory, join from a peer's snapshot before consensus starts (default false). */
+          snapshot: Type.Optional(Type.Boolean()),
+          /** Export a snapshot at every multiple of this height; 0 serves none. */
+          snapshotIntervalHeights: Type.Optional(
+            Type.Integer({ minimum: 0, maximum: SNAPSHOT_INTERVAL_HEIGHTS_MAX }),
+          ),
+          /** Snapshots kept to serve (the newest). */
+          snapshotsKept: Type.Optional(Type.Integer({ minimum: 1, maximum: SNAPSHOTS_KEPT_MAX })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     log: Type.Optional(
       Type.Object(
         {
@@ -124,6 +146,12 @@ export interface NodeConfig {
     readonly timeouts: typeof TIMEOUTS_DEFAULT;
     readonly blockIntervalMs: number;
     readonly emptyBlockIntervalMs: number;
+  };
+  readonly sync: {
+    /** Join from a peer's snapshot when the data directory holds no block. */
+    readonly snapshot: boolean;
+    readonly snapshotIntervalHeights: number;
+    readonly snapshotsKept: number;
   };
   readonly logLevel: string;
 }
@@ -174,6 +202,11 @@ export function parseNodeConfig(json: unknown, configDir: string): NodeConfig {
       },
       blockIntervalMs: consensus.blockIntervalMs ?? BLOCK_INTERVAL_MS_DEFAULT,
       emptyBlockIntervalMs: consensus.emptyBlockIntervalMs ?? EMPTY_BLOCK_INTERVAL_MS_DEFAULT,
+    },
+    sync: {
+      snapshot: file.sync?.snapshot ?? false,
+      snapshotIntervalHeights: file.sync?.snapshotIntervalHeights ?? SNAPSHOT_INTERVAL_HEIGHTS_DEFAULT,
+      snapshotsKept: file.sync?.snapshotsKept ?? SNAPSHOTS_KEPT_DEFAULT,
     },
     logLevel: file.log?.level ?? "info",
   };

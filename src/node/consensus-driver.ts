@@ -360,6 +360,8 @@ export class ConsensusDriver {
       const block = await chain.store.blockByHeight(height);
       if (block === undefined || transport === null) return;
       const value = await chain.valueOf(block);
+      // Null: the block this store joined from a snapshot at (the block below it is not held).
+      if (value === null) return;
       transport.sendTo(peer, { kind: "commit", height, value, certificate: block.certificate });
     } catch (error) {
       this.#options.logger.warn(

@@ -26,3 +26,24 @@ export type NodeErrorCode =
 export class NodeError extends CityLedgerError<NodeErrorCode> {
   override name = "NodeError";
 }
+
+export type SnapshotSyncErrorCode =
+  /** No peer offered a snapshot with a certified header within the discovery time. */
+  | "SNAPSHOT_SYNC_NO_OFFER"
+  /** Every peer offering the chosen snapshot failed, refused or lied; none is left to ask. */
+  | "SNAPSHOT_SYNC_PEERS_EXHAUSTED"
+  /**
+   * The chosen snapshot is not the state of its certified header: its manifest names another
+   * state root or chunk count, its chunks do not rebuild the header's state root, or its chunks
+   * do not decode. Every peer that offered it lied (or runs broken software).
+   */
+  | "SNAPSHOT_SYNC_SNAPSHOT_INVALID"
+  /** The offered state has more entries or chunks than this node stages in memory (SNAPSHOT_ENTRIES_MAX). */
+  | "SNAPSHOT_SYNC_TOO_LARGE"
+  /** The node stopped while joining. */
+  | "SNAPSHOT_SYNC_STOPPED";
+
+/** Why joining from a snapshot did not complete; the node then starts from genesis (block sync). */
+export class SnapshotSyncError extends CityLedgerError<SnapshotSyncErrorCode> {
+  override name = "SnapshotSyncError";
+}

@@ -106,6 +106,23 @@ export function createNodeMetrics(labels: { readonly node: string; readonly chai
       help: "Rounds started (more than one per height means timeouts or faults)",
       registers,
     }),
+    snapshotExport: new Histogram({
+      name: "cityledger_snapshot_export_seconds",
+      help: "Exporting one state snapshot (a walk of the whole state)",
+      buckets: [0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300],
+      registers,
+    }),
+    snapshotHeight: new Gauge({
+      name: "cityledger_snapshot_height",
+      help: "Height of the newest snapshot this node serves (0: none)",
+      registers,
+    }),
+    snapshotRequests: new Counter({
+      name: "cityledger_snapshot_requests_total",
+      help: "Snapshot-sync requests from peers, by kind and outcome",
+      labelNames: ["kind", "outcome"] as const,
+      registers,
+    }),
   };
 }
 

@@ -35,6 +35,16 @@ export interface NetworkLayoutOptions {
   readonly observers?: number;
   readonly genesisTimeMs: bigint;
   readonly consensus?: NodeConfigFile["consensus"];
+  /**
+   * Snapshot settings written into every node's config; observers (nodes that start later) also
+   * get `snapshot: true` when `observersJoinFromSnapshot` is set (validators start together, from
+   * genesis).
+   */
+  readonly sync?: {
+    readonly snapshotIntervalHeights?: number;
+    readonly snapshotsKept?: number;
+    readonly observersJoinFromSnapshot?: boolean;
+  };
   /** Serve the portal from this folder (an absolute path), when given. */
   readonly portalDir?: string;
 }
@@ -52,6 +62,20 @@ export interface NetworkLayoutNode {
 export interface NetworkLayout {
   readonly genesis: GenesisFile;
   readonly nodes: readonly NetworkLayoutNode[];
+}
+
+/** The `sync` section of one node's config, or nothing when the layout sets none. */
+function syncConfigOf(sync: NetworkLayoutOptions["sync"], validator: boolean): Pick<NodeConfigFile, "sync"> {
+  if (sync === undefined) return {};
+  return {
+    sync: {
+      ...(sync.snapshotIntervalHeights === undefined
+        ? {}
+        : { snapshotIntervalHeights: sync.snapshotIntervalHeights }),
+      ...(sync.snapshotsKept === undefined ? {} : { snapshotsKept: sync.snapshotsKept }),
+      ...(!validator && sync.observersJoinFromSnapshot === true ? { snapshot: true } : {}),
+    },
+  };
 }
 
 export function writeNetworkLayout(options: NetworkLayoutOptions): NetworkLayout {
@@ -157,6 +181,7 @@ export function writeNetworkLayout(options: NetworkLayoutOptions): NetworkLayout
         ...(options.portalDir === undefined ? {} : { portalDir: options.portalDir }),
       },
       ...(options.consensus === undefined ? {} : { consensus: options.consensus }),
+      ...syncConfigOf(options.sync, node.validator),
     };
     const configFile = join(node.directory, "config.json");
     writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);

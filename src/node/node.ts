@@ -3,6 +3,9 @@
  * consensus (a driver around the pure state machine) and, with peers, the authenticated peer
  * network; exposes all of it to the API through NodeService. Lifecycle: `startNode` opens and
  * starts everything; `stop` stops consensus, closes peers and closes the store, in that order.
+ * With `sync.snapshot` and a data directory that holds no block, `start` first joins from a
+ * peer's state snapshot (snapshot-sync.ts), so consensus starts at the snapshot height + 1; every
+ * node serves snapshots of its own state (snapshot-serve.ts).
  * @module
  */
 import { readFileSync, statSync } from "node:fs";
@@ -21,6 +24,7 @@ import {
   TX_EVENTS_MAX,
 } from "../exec/index.ts";
 import { loadKeyFile } from "../keystore/index.ts";
+import { type Genesis, genesisHash } from "../ledger/genesis.ts";
 import {
   type Block,
   blockHash,
@@ -36,14 +40,28 @@ import {
 import { Mempool } from "../mempool/index.ts";
 import { NET_TRANSACTIONS_MESSAGE_BYTES_MAX } from "../net/index.ts";
 import { encodeStateProof } from "../state/state-proof.ts";
-import { openStore, QUERY_RESULTS_MAX, type Store } from "../storage/index.ts";
-import { Chain, type DecidedBlock, decodeFailure, TRANSACTION_FAILED_EVENT } from "./chain.ts";
+import {
+  METADATA_KEYS,
+  type MetadataEntry,
+  openStore,
+  QUERY_RESULTS_MAX,
+  type Store,
+} from "../storage/index.ts";
+import {
+  CHECKPOINT_METADATA_KEY,
+  Chain,
+  type DecidedBlock,
+  decodeFailure,
+  encodeCheckpointMetadata,
+  TRANSACTION_FAILED_EVENT,
+} from "./chain.ts";
 import type { NodeConfig } from "./config.ts";
 import { ConsensusDriver, type ConsensusTransport } from "./consensus-driver.ts";
 import { NodeError } from "./errors.ts";
 import { loadGenesisFile } from "./genesis-file.ts";
 import { createNodeMetrics, type NodeMetrics } from "./metrics.ts";
 import { type PeerNetworkHandle, startPeerNetwork } from "./peer-network.ts";
+import { proposerPrioritiesAt } from "./proposer-priorities.ts";
 import type {
   BlockSummary,
   ChainEvent,
@@ -58,6 +76,8 @@ import type {
   TransactionStatus,
   Unsubscribe,
 } from "./service.ts";
+import { SnapshotServer } from "./snapshot-serve.ts";
+import { joinFromSnapshot } from "./snapshot-sync.ts";
 import { PEER_TRANSACTIONS_MAX, type PeerWireMessage } from "./wire.ts";
 
 /** Bytes a gossip message of transactions may carry (the transport's limit, less the header). */
@@ -121,6 +141,8 @@ export class CityLedgerNode implements NodeService {
   readonly validatorPublicKey: Uint8Array;
   readonly metricsContentType: string;
   readonly driver: ConsensusDriver;
+  /** Exports snapshots of this node's state and serves them to joining nodes. */
+  readonly snapshots: SnapshotServer;
   readonly startedAtMs = Date.now();
   #transport: ConsensusTransport | null = null;
   #peersCountFn: () => number = () => 0;
@@ -178,6 +200,13 @@ export class CityLedgerNode implements NodeService {
       onCommitted: (decided) => this.#onCommitted(decided),
       onFatal: (error) => this.#onFatal(error),
     });
+    this.snapshots = new SnapshotServer({
+      store: this.store,
+      logger: this.logger.child({ component: "snapshot-serve" }),
+      metrics: this.metrics,
+      intervalHeights: this.config.sync.snapshotIntervalHeights,
+      keptMax: this.config.sync.snapshotsKept,
+    });
   }
 
   /** Opens the data directory and starts consensus. The API is started by the caller (src/cli). */
@@ -194,6 +223,17 @@ export class CityLedgerNode implements NodeService {
     const store = await openStore(config.store, { hash: suite.hash });
     let chain: Chain;
     try {
+      if (config.sync.snapshot && config.p2p.peers.length > 0 && (await store.head()) === null) {
+        await joinFromSnapshot({
+          store,
+          genesis,
+          suite,
+          config,
+          logger,
+          nodeSeed: nodeKey.privateKey,
+          baseMetadata: (height) => snapshotBaseMetadata(genesis, suite, height),
+        });
+      }
       chain = await Chain.open({ store, genesis, suite });
     } catch (error) {
       await store.close();
@@ -212,12 +252,13 @@ export class CityLedgerNode implements NodeService {
     });
     metrics.chainHeight.set(Number(chain.height));
     await node.driver.start();
+    node.snapshots.start(chain.height);
     node.#ready = true;
     logger.info(
       {
         chainId: genesis.chainId,
         height: chain.height.toString(),
-        validator: node.driver !== null,
+        validator: node.status().validator,
         nodeKey: bytesToHex(nodeKey.publicKey),
       },
       "node started",
@@ -256,8 +297,9 @@ export class CityLedgerNode implements NodeService {
       this.#ready = false;
       for (const wake of this.#waiters) wake();
       await this.driver.stop();
-      // Wait for chain work in flight (a commit) before closing the store.
+      // Wait for chain work in flight (a commit) and a snapshot export before closing the store.
       await this.chain.lock.run(() => undefined);
+      await this.snapshots.stop();
       await this.store.close();
       this.logger.info("node stopped");
     })();
@@ -436,6 +478,7 @@ export class CityLedgerNode implements NodeService {
     this.mempool.evictExpired(Date.now(), block.header.height + 1n);
     this.metrics.chainHeight.set(Number(block.header.height));
     this.metrics.blocksCommitted.inc();
+    this.snapshots.onCommitted(block.header.height);
     this.metrics.transactionsCommitted.inc(block.transactions.length);
     this.metrics.mempoolTransactions.set(this.mempool.size);
     this.metrics.mempoolBytes.set(this.mempool.sizeBytes);
@@ -506,9 +549,17 @@ export class CityLedgerNode implements NodeService {
   /** Set by the process wiring (src/cli) to exit after a fatal error. */
   onFatalStop: ((error: unknown) => void) | null = null;
 
+  /**
+   * Transactions below the log size this node joined a snapshot at (those of the snapshot block):
+   * their results (events) and inclusion proofs are not held here; a full-history node has them.
+   */
+  #belowSnapshot(logIndex: number): boolean {
+    return logIndex < this.chain.ledger.log.frontierSize;
+  }
+
   async transactionStatus(hash: Uint8Array): Promise<TransactionStatus> {
     const stored = await this.store.transactionByHash(hash);
-    if (stored !== undefined) {
+    if (stored !== undefined && !this.#belowSnapshot(stored.logIndex)) {
       return {
         status: "committed",
         hash,
@@ -542,7 +593,7 @@ export class CityLedgerNode implements NodeService {
 
   async receipt(hash: Uint8Array): Promise<TransactionReceipt | undefined> {
     const stored = await this.store.transactionByHash(hash);
-    if (stored === undefined) return undefined;
+    if (stored === undefined || this.#belowSnapshot(stored.logIndex)) return undefined;
     const block = await this.store.blockByHeight(stored.height);
     assert(block !== undefined, "a stored transaction's block is stored");
     const { header } = block;
@@ -650,6 +701,27 @@ export class CityLedgerNode implements NodeService {
   metricsText(): Promise<string> {
     return this.metrics.registry.metrics();
   }
+}
+
+/**
+ * What a node joining from a snapshot at `height` writes besides the snapshot: its chain's own
+ * metadata (as Chain.open writes it) and the consensus checkpoint of height + 1, whose proposer
+ * priorities are recomputed from the genesis set (proposer-priorities.ts), never taken from a peer.
+ */
+function snapshotBaseMetadata(genesis: Genesis, suite: SignatureSuite, height: bigint): MetadataEntry[] {
+  const text = new TextEncoder();
+  return [
+    [METADATA_KEYS.chainId, text.encode(genesis.chainId)],
+    [METADATA_KEYS.genesisHash, genesisHash(genesis, suite)],
+    [METADATA_KEYS.suite, text.encode(suite.name)],
+    [
+      CHECKPOINT_METADATA_KEY,
+      encodeCheckpointMetadata({
+        height: height + 1n,
+        priorities: proposerPrioritiesAt(genesis.validatorSet, height + 1n),
+      }),
+    ],
+  ];
 }
 
 function summaryOf(

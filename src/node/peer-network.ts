@@ -1,12 +1,15 @@
 /**
  * Connects a node to its peers: the authenticated transport of src/net carries the node's wire
  * messages (src/node/wire.ts) on their channels, admits only the genesis document's nodes, and
- * penalises a peer whose messages do not decode or that consensus rejects.
+ * penalises a peer whose messages do not decode or that consensus rejects. The snapshot-sync
+ * channel goes to the node's snapshot server (snapshot-serve.ts), which decodes its own messages.
  * @module
  */
+import type { Logger } from "pino";
 import { Counter, Gauge } from "prom-client";
 import { bytesToHex, hexToBytes } from "../base/bytes.ts";
 import { CityLedgerError } from "../base/errors.ts";
+import type { Genesis } from "../ledger/genesis.ts";
 import {
   type ApplicationChannelId,
   Channel,
@@ -20,6 +23,7 @@ import {
 import type { NodeConfig } from "./config.ts";
 import type { ConsensusTransport } from "./consensus-driver.ts";
 import type { CityLedgerNode } from "./node.ts";
+import { encodeSnapshotMessage } from "./snapshot-wire.ts";
 import { decodePeerMessage, encodePeerMessage, type PeerWireMessage } from "./wire.ts";
 
 /** Points for a message that does not decode, and for one consensus rejects (a bad signature). */
@@ -70,8 +74,8 @@ function registerOf(node: CityLedgerNode): MetricsRegister {
   };
 }
 
-function loggerOf(node: CityLedgerNode): NetLogger {
-  const logger = node.logger.child({ component: "net" });
+function loggerOf(parent: Logger): NetLogger {
+  const logger = parent.child({ component: "net" });
   return {
     debug: (message, context) => logger.debug(context ?? {}, message),
     info: (message, context) => logger.info(context ?? {}, message),
@@ -79,15 +83,22 @@ function loggerOf(node: CityLedgerNode): NetLogger {
   };
 }
 
-export async function startPeerNetwork(
-  node: CityLedgerNode,
-  config: NodeConfig,
-  nodeSeed: Uint8Array,
-): Promise<PeerNetworkHandle> {
-  const admitted = new Set(node.chain.genesis.nodes.map((entry) => bytesToHex(entry.nodeKey)));
-  const manager = new PeerManager(
+export interface PeerManagerParts {
+  readonly genesis: Genesis;
+  readonly config: NodeConfig;
+  readonly nodeSeed: Uint8Array;
+  readonly logger: Logger;
+  /** Where the transport's metrics go; null for a short-lived manager (snapshot sync before start). */
+  readonly register: MetricsRegister | null;
+}
+
+/** A peer manager on the config's address that admits only the genesis document's nodes. */
+export function createPeerManager(parts: PeerManagerParts): PeerManager {
+  const { genesis, config } = parts;
+  const admitted = new Set(genesis.nodes.map((entry) => bytesToHex(entry.nodeKey)));
+  return new PeerManager(
     {
-      chainId: node.chain.genesis.chainId,
+      chainId: genesis.chainId,
       listenHost: config.p2p.host,
       listenPort: config.p2p.port,
       seeds: config.p2p.peers.map((peer) => ({
@@ -97,12 +108,26 @@ export async function startPeerNetwork(
       })),
     },
     {
-      identity: nodeIdentityFromSeed(nodeSeed),
+      identity: nodeIdentityFromSeed(parts.nodeSeed),
       isAdmitted: (publicKey) => admitted.has(bytesToHex(publicKey)),
-      metrics: createNetMetrics(registerOf(node)),
-      logger: loggerOf(node),
+      metrics: parts.register === null ? null : createNetMetrics(parts.register),
+      logger: loggerOf(parts.logger),
     },
   );
+}
+
+export async function startPeerNetwork(
+  node: CityLedgerNode,
+  config: NodeConfig,
+  nodeSeed: Uint8Array,
+): Promise<PeerNetworkHandle> {
+  const manager = createPeerManager({
+    genesis: node.chain.genesis,
+    config,
+    nodeSeed,
+    logger: node.logger,
+    register: registerOf(node),
+  });
   const transport: ConsensusTransport = {
     broadcast: (message) => {
       manager.broadcast(channelOf(message), encodePeerMessage(message));
@@ -115,7 +140,11 @@ export async function startPeerNetwork(
       manager.penalize(peer as PeerKeyHex, "message_invalid", PENALTY_POINTS_INVALID);
     },
   };
-  manager.onMessage((peer, _channel, bytes) => {
+  manager.onMessage((peer, channel, bytes) => {
+    if (channel === Channel.snapshotSync) {
+      node.snapshots.receive(peer, bytes);
+      return;
+    }
     let message: PeerWireMessage;
     try {
       message = decodePeerMessage(bytes);
@@ -130,6 +159,15 @@ export async function startPeerNetwork(
   manager.onPeerConnected(updatePeers);
   manager.onPeerDisconnected(updatePeers);
   node.attachTransport(transport, () => manager.peers().length);
+  node.snapshots.attach({
+    send: (peer, message) => {
+      manager.send(peer as PeerKeyHex, Channel.snapshotSync, encodeSnapshotMessage(message));
+    },
+    penalize: (peer, reason, points) => {
+      node.logger.debug({ peer, reason }, "peer penalised (snapshot sync)");
+      manager.penalize(peer as PeerKeyHex, reason, points);
+    },
+  });
   const address = await manager.start();
   node.logger.info(
     { host: address.host, port: address.port, peers: config.p2p.peers.length },
@@ -140,6 +178,7 @@ export async function startPeerNetwork(
     address,
     stop: async () => {
       node.detachTransport();
+      node.snapshots.detach();
       await manager.stop();
     },
   };

@@ -24,6 +24,8 @@ export const StoreErrorCode = {
   UNAVAILABLE: "STORE_UNAVAILABLE",
   /** A block batch does not follow the stored head (height, previous hash, log size). */
   HEIGHT_MISMATCH: "STORE_HEIGHT_MISMATCH",
+  /** A snapshot base was written to a store that already holds blocks. Nothing was written. */
+  NOT_EMPTY: "STORE_NOT_EMPTY",
   /** A block batch is malformed (counts, sizes, lengths). Nothing was written. */
   BATCH_INVALID: "STORE_BATCH_INVALID",
   /** A write failed part-way; the transaction was rolled back, nothing of it is visible. */

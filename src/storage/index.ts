@@ -26,7 +26,7 @@ export {
   STORE_FILE_NAME,
   sqlitePathOf,
 } from "./open-store.ts";
-export { type CommitOptions, PersistentLedger } from "./persistent-ledger.ts";
+export { type CommitOptions, PersistentLedger, snapshotLogSizeOf } from "./persistent-ledger.ts";
 export { openPostgresStore, PostgresStore, type PostgresStoreOptions } from "./postgres/postgres-store.ts";
 export {
   createSnapshotManifest,
@@ -35,11 +35,18 @@ export {
   type ExportOptions,
   encodeSnapshotChunk,
   encodeSnapshotManifest,
+  exportSnapshotChunk,
   exportSnapshotChunks,
   type ImportOptions,
   importSnapshot,
+  indexSnapshot,
+  readLogFrontier,
+  SnapshotImport,
+  type SnapshotIndex,
   type SnapshotManifest,
+  type StagedSnapshot,
   snapshotChunkHash,
+  snapshotManifestHash,
 } from "./snapshot.ts";
 export { openSqliteStore, SqliteStore, type SqliteStoreOptions } from "./sqlite/sqlite-store.ts";
 export { walkStateEntries } from "./state-walk.ts";

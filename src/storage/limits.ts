@@ -45,6 +45,8 @@ export const SNAPSHOT_CHUNK_BYTES_TARGET = 4 * 1024 * 1024;
 export const SNAPSHOT_CHUNK_BYTES_MAX = SNAPSHOT_CHUNK_BYTES_TARGET + STATE_VALUE_BYTES_MAX + 64 * 1024;
 /** Chunks one manifest lists. */
 export const SNAPSHOT_CHUNKS_MAX = 65_536;
+/** An encoded manifest: version, height, state root, entry count, chunk count, the chunk hashes. */
+export const SNAPSHOT_MANIFEST_BYTES_MAX = 1 + 8 + 32 + 8 + 4 + SNAPSHOT_CHUNKS_MAX * 32;
 /** State entries one import stages in memory before its atomic write. */
 export const SNAPSHOT_ENTRIES_MAX = 1 << 22;
 /** Subtree hashes the asynchronous state walker fetches per round trip. */

@@ -15,6 +15,7 @@
  */
 import { assert } from "../base/assert.ts";
 import { bytesToHex } from "../base/bytes.ts";
+import type { HashFunction } from "../crypto/suite.ts";
 import { type LogNodeStore, MerkleLog } from "../ledger/index.ts";
 import { LOG_LEVELS_MAX } from "../ledger/merkle-proof.ts";
 import {
@@ -89,6 +90,8 @@ function logKey(level: number, index: number): string {
 /** The transparency log's node store, persisted through a Store. */
 export class StoreLogNodes implements LogNodeStore {
   readonly #reader: SyncNodeReader | null;
+  /** Below this size the store holds only the log's frontier (a store joined from a snapshot). */
+  readonly frontierSize: number;
   #committedSize: number;
   /** pendingOfLevel[level]: hashes put since the last commit, from index committedCount(level). */
   readonly #pendingOfLevel: Uint8Array[][] = Array.from({ length: LOG_LEVELS_MAX }, () => []);
@@ -97,10 +100,18 @@ export class StoreLogNodes implements LogNodeStore {
   /** Positions a dry run missed (prefetchLogNodes), or null outside a dry run. */
   #recording: Array<{ level: number; index: number }> | null = null;
 
-  constructor(reader: SyncNodeReader | null, committedSize: number) {
+  constructor(reader: SyncNodeReader | null, committedSize: number, frontierSize = 0) {
     assert(Number.isSafeInteger(committedSize) && committedSize >= 0, "a log size is a safe integer");
+    assert(Number.isSafeInteger(frontierSize) && frontierSize >= 0, "a frontier size is a safe integer");
+    assert(frontierSize <= committedSize, "the log holds at least its frontier");
     this.#reader = reader;
     this.#committedSize = committedSize;
+    this.frontierSize = frontierSize;
+  }
+
+  /** A MerkleLog over this view (continuing from the frontier when the store holds only that). */
+  openLog(hash: HashFunction): MerkleLog {
+    return new MerkleLog({ store: this, hash, frontierSize: this.frontierSize });
   }
 
   get committedSize(): number {
@@ -344,7 +355,7 @@ export async function prefetchLogNodes(
   view: StoreLogNodes,
   operation: (shadow: MerkleLog) => unknown,
 ): Promise<void> {
-  const positions = view.recordMisses(() => operation(new MerkleLog({ store: view, hash: store.hash })));
+  const positions = view.recordMisses(() => operation(view.openLog(store.hash)));
   for (let start = 0; start < positions.length; start += PREFETCH_NODES_PER_QUERY_MAX) {
     const slice = positions.slice(start, start + PREFETCH_NODES_PER_QUERY_MAX);
     const hashes = await store.readLogNodes(slice);

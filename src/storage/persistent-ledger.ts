@@ -13,7 +13,7 @@
  */
 import { assert } from "../base/assert.ts";
 import { equalBytes } from "../base/bytes.ts";
-import { type Block, type CommitCertificate, MerkleLog } from "../ledger/index.ts";
+import type { Block, CommitCertificate, MerkleLog } from "../ledger/index.ts";
 import { SparseMerkleTree, type StateProof, type StateUpdate } from "../state/index.ts";
 import { StoreError } from "./errors.ts";
 import {
@@ -23,8 +23,15 @@ import {
   StoreStateNodes,
   withPrefetchedNodes,
 } from "./node-adapters.ts";
-import type { BlockEvent, ChainHead, MetadataEntry, Store, TransactionIndexEntry } from "./store.ts";
-import { corrupt } from "./store-common.ts";
+import {
+  type BlockEvent,
+  type ChainHead,
+  METADATA_KEYS,
+  type MetadataEntry,
+  type Store,
+  type TransactionIndexEntry,
+} from "./store.ts";
+import { corrupt, decodeU64 } from "./store-common.ts";
 import { transactionIndexEntriesOf } from "./transaction-index.ts";
 
 export interface CommitOptions {
@@ -58,14 +65,20 @@ export class PersistentLedger {
     this.stateNodes = parts.stateNodes;
   }
 
-  /** Opens the log and the tree at the store's head, checking both against the head's roots. */
+  /**
+   * Opens the log and the tree at the store's head, checking both against the head's roots. A
+   * store that joined from a snapshot (snapshot_log_size) holds only the log's frontier below
+   * that size: the log continues from it (MerkleLog frontierSize).
+   */
   static async open(store: Store): Promise<PersistentLedger> {
     const head = await store.head();
     const reader = store.syncNodeReader();
     const logSize = head?.logSize ?? 0;
-    const logNodes = new StoreLogNodes(reader, logSize);
+    const frontierSize = head === null ? 0 : await snapshotLogSizeOf(store);
+    if (frontierSize > logSize) throw corrupt("the snapshot log size is above the head's", { logSize });
+    const logNodes = new StoreLogNodes(reader, logSize, frontierSize);
     const hash = store.hash;
-    const openLog = () => new MerkleLog({ store: logNodes, hash });
+    const openLog = () => logNodes.openLog(hash);
     if (reader === null) await prefetchLogNodes(store, logNodes, () => {});
     const log = await withPrefetchedNodes(store, { log: logNodes }, openLog);
     if (log.size !== logSize) throw corrupt("the log node store's size differs from the head's", { logSize });
@@ -191,6 +204,15 @@ export class PersistentLedger {
     };
     assert(this.logNodes.committedSize === this.log.size, "the committed log size is the log's");
   }
+}
+
+/** The log size below which a store holds only the log's frontier (0: a full log). */
+export async function snapshotLogSizeOf(store: Store): Promise<number> {
+  const bytes = await store.readMetadata(METADATA_KEYS.snapshotLogSize);
+  if (bytes === undefined) return 0;
+  const size = decodeU64(bytes, METADATA_KEYS.snapshotLogSize);
+  if (size > BigInt(Number.MAX_SAFE_INTEGER)) throw corrupt("the snapshot log size is out of range");
+  return Number(size);
 }
 
 function isEmpty(hash: Uint8Array): boolean {

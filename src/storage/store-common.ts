@@ -23,6 +23,8 @@ import {
   EVIDENCE_SIZE_BYTES_MAX,
   evidenceRoot,
   HASH_BYTES,
+  logFrontierPositions,
+  verifyLogFrontier,
 } from "../ledger/index.ts";
 import { LOG_LEVELS_MAX } from "../ledger/merkle-proof.ts";
 import { STATE_HASH_BYTES, STATE_NODE_LEAF_HEADER_BYTES, stateNodeKindOf } from "../state/index.ts";
@@ -46,6 +48,7 @@ import {
   METADATA_KEYS,
   type MetadataEntry,
   type PageOptions,
+  type SnapshotBaseBatch,
 } from "./store.ts";
 
 /** `application_id` of our SQLite files, "CLDG": a database of another application is refused. */
@@ -207,6 +210,112 @@ export function checkBlockBatch(
     previousCertificate: previous === undefined ? null : encodeCertificate(previous),
     metadata: [...headMetadataOf(header, hashOfBlock), ...batch.metadata],
   };
+}
+
+/**
+ * Checks a snapshot base (Store.importSnapshotBase) before anything is written: the store holds
+ * no block, the certificate names the block, the whole body matches the header (txRoot included:
+ * the block came from a peer), the log nodes are exactly the frontier of the header's logSize and
+ * fold to its logRoot, and the root node of its stateRoot is among the state nodes (the caller
+ * verified the whole tree: SnapshotImport). The metadata gets the head and snapshot keys.
+ */
+export function checkSnapshotBaseBatch(
+  batch: SnapshotBaseBatch,
+  head: ChainHead | null,
+  hash: HashFunction,
+  encodeHeader: (header: BlockHeader) => Uint8Array,
+  encodeCertificate: (certificate: CommitCertificate) => Uint8Array,
+): CheckedBatch {
+  const { block } = batch;
+  const { header } = block;
+  if (head !== null) {
+    throw new StoreError("STORE_NOT_EMPTY", "a snapshot base goes into a store that holds no block", {
+      headHeight: head.height,
+    });
+  }
+  if (header.height < 1n || header.logSize < BigInt(header.txCount)) {
+    throw batchInvalid("the snapshot block's height or log size is out of range", { height: header.height });
+  }
+  if (header.logSize > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw batchInvalid("the snapshot block's log size is not a safe integer", { height: header.height });
+  }
+  const logSize = Number(header.logSize);
+  const baseBatch: BlockBatch = {
+    block,
+    transactions: batch.transactions,
+    events: [],
+    logNodes: batch.logNodes,
+    stateNodes: batch.stateNodes,
+    metadata: batch.metadata,
+  };
+  checkTransactionEntries(baseBatch);
+  try {
+    checkBlockBody(block, hash);
+  } catch (error) {
+    if (error instanceof CityLedgerError) {
+      throw batchInvalid(`the snapshot block's body does not match its header: ${error.message}`, {
+        height: header.height,
+      });
+    }
+    throw error;
+  }
+  const hashOfBlock = blockHash(header, hash);
+  if (block.certificate.height !== header.height || !equalBytes(block.certificate.blockHash, hashOfBlock)) {
+    throw batchInvalid("the commit certificate is not for this block", { height: header.height });
+  }
+  checkNodes(baseBatch);
+  checkFrontierNodes(batch, logSize, header.logRoot, hash);
+  checkStateRootNode(batch, header.stateRoot, hash);
+  checkMetadataEntries(batch.metadata, false);
+  return {
+    blockHash: hashOfBlock,
+    firstLogIndex: logSize - header.txCount,
+    evidence: encodeEvidence(block.evidence),
+    header: encodeHeader(header),
+    certificate: encodeCertificate(block.certificate),
+    previousCertificate: null,
+    metadata: [
+      ...headMetadataOf(header, hashOfBlock),
+      [METADATA_KEYS.snapshotHeight, encodeU64(header.height)],
+      [METADATA_KEYS.snapshotStateRoot, header.stateRoot],
+      [METADATA_KEYS.snapshotLogSize, encodeU64(header.logSize)],
+      ...batch.metadata,
+    ],
+  };
+}
+
+function checkFrontierNodes(
+  batch: SnapshotBaseBatch,
+  logSize: number,
+  logRoot: Uint8Array,
+  hash: HashFunction,
+) {
+  const positions = logFrontierPositions(logSize);
+  if (batch.logNodes.length !== positions.length) {
+    throw batchInvalid("the log nodes are not the frontier of the block's log size", { logSize });
+  }
+  for (let position = 0; position < positions.length; position++) {
+    const node = batch.logNodes[position]!;
+    if (node.level !== positions[position]!.level || node.index !== positions[position]!.index) {
+      throw batchInvalid("the log nodes are not the frontier of the block's log size", { logSize });
+    }
+  }
+  const hashes = batch.logNodes.map((node) => node.hash);
+  if (!verifyLogFrontier(logSize, hashes, logRoot, hash)) {
+    throw batchInvalid("the log frontier does not fold to the block's log root", { logSize });
+  }
+}
+
+function checkStateRootNode(batch: SnapshotBaseBatch, stateRoot: Uint8Array, hash: HashFunction): void {
+  const empty = stateRoot.every((byte) => byte === 0);
+  if (empty) {
+    if (batch.stateNodes.length !== 0) throw batchInvalid("an empty state has no nodes");
+    return;
+  }
+  const root = batch.stateNodes.find(([nodeHash]) => equalBytes(nodeHash, stateRoot));
+  if (root === undefined || !stateNodeMatches(stateRoot, root[1], hash)) {
+    throw batchInvalid("the state nodes do not hold the block's state root");
+  }
 }
 
 /**

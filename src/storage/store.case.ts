@@ -7,18 +7,23 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { bytesToHex, equalBytes, utf8 } from "../base/bytes.ts";
 import { ed25519Suite, sha256 } from "../crypto/index.ts";
-import { encodeBlock, keyIdOf, MerkleLog, verifyInclusion } from "../ledger/index.ts";
+import { encodeBlock, keyIdOf, MerkleLog, MerkleLogError, verifyInclusion } from "../ledger/index.ts";
 import { verifyStateProof } from "../state/index.ts";
 import { PersistentLedger } from "./persistent-ledger.ts";
 import {
   createSnapshotManifest,
   encodeSnapshotChunk,
+  exportSnapshotChunk,
   exportSnapshotChunks,
   importSnapshot,
+  indexSnapshot,
+  readLogFrontier,
+  SnapshotImport,
   type SnapshotManifest,
 } from "./snapshot.ts";
-import { METADATA_KEYS, type Store } from "./store.ts";
+import { METADATA_KEYS, type SnapshotBaseBatch, type Store } from "./store.ts";
 import { type BuiltBlock, replayInMemory, TestChain } from "./testing/test-chain.ts";
+import { transactionIndexEntriesOf } from "./transaction-index.ts";
 import { verifyStore } from "./verify.ts";
 
 export interface StoreHarness {
@@ -435,12 +440,118 @@ export function runStoreCompliance(options: StoreComplianceOptions): void {
       assert.deepEqual(await imported.readState(key, trusted), replay.tree.get(key));
     });
 
+    it("starts another store from a snapshot base at height 6 and goes on from there", async () => {
+      const height = 6n;
+      const chunkEntriesMax = 4;
+      const snapshot = await indexSnapshot(store, height, { chunkEntriesMax });
+      const chunks: Uint8Array[] = [];
+      for (let index = 0; index < snapshot.manifest.chunkHashes.length; index++) {
+        chunks.push(await exportSnapshotChunk(store, snapshot, index));
+      }
+      const sequential: Uint8Array[] = [];
+      for await (const chunk of exportSnapshotChunks(store, snapshot.manifest, { chunkEntriesMax }))
+        sequential.push(chunk);
+      assert.deepEqual(chunks, sequential, "any one chunk is the one the sequential export makes");
+      const block = await store.blockByHeight(height);
+      assert.ok(block !== undefined);
+      const staged = new SnapshotImport(snapshot.manifest, {
+        trustedStateRoot: block.header.stateRoot,
+        hash: store.hash,
+      });
+      for (const chunk of chunks) staged.addChunk(chunk);
+      const { nodes } = staged.finish();
+      const logSize = Number(block.header.logSize);
+      const frontier = await readLogFrontier(store, logSize, block.header.logRoot);
+      assert.equal(frontier.length, logSize.toString(2).replaceAll("0", "").length);
+      const base: SnapshotBaseBatch = {
+        block,
+        transactions: transactionIndexEntriesOf(block.transactions, store.hash),
+        logNodes: frontier,
+        stateNodes: nodes,
+        metadata: [
+          [METADATA_KEYS.chainId, utf8(chain.chainId)],
+          [METADATA_KEYS.genesisHash, chain.genesisHash],
+        ],
+      };
+      const target = await harness.createEmpty();
+      await assert.rejects(store.importSnapshotBase(base), (error) =>
+        assertStoreError(error, "STORE_NOT_EMPTY"),
+      );
+      const changedFrontier = frontier.map((node) => ({ ...node, hash: node.hash.slice() }));
+      changedFrontier[0]!.hash[0]! ^= 1;
+      const refused: SnapshotBaseBatch[] = [
+        { ...base, logNodes: frontier.slice(1) },
+        { ...base, logNodes: changedFrontier },
+        { ...base, stateNodes: nodes.filter(([hash]) => !equalBytes(hash, block.header.stateRoot)) },
+        { ...base, block: { ...block, certificate: { ...block.certificate, blockHash: sha256(utf8("x")) } } },
+        { ...base, block: { ...block, transactions: block.transactions.slice(1) } },
+      ];
+      for (const batch of refused) {
+        await assert.rejects(target.importSnapshotBase(batch), (error) =>
+          assertStoreError(error, "STORE_BATCH_INVALID"),
+        );
+      }
+      assert.equal(await target.head(), null, "a refused base writes nothing");
+      assert.equal((await target.statistics()).stateNodes, 0);
+      await target.importSnapshotBase(base);
+      const head = await target.head();
+      assert.ok(head !== null);
+      assert.equal(head.height, height);
+      assert.equal(head.logSize, logSize);
+      assert.equal(await target.blockByHeight(height - 1n), undefined, "nothing below the snapshot");
+      assert.deepEqual(encodeBlock((await target.blockByHeight(height))!), encodeBlock(block));
+      const baseReport = await verifyStore(target);
+      assert.ok(baseReport.ok && baseReport.firstHeight === height && baseReport.height === height);
+      const continued = await PersistentLedger.open(target);
+      assert.equal(continued.log.frontierSize, logSize);
+      assert.ok(equalBytes(continued.log.root(), block.header.logRoot));
+      await assert.rejects(continued.inclusionProof(3, logSize), (error) => {
+        assert.ok(error instanceof MerkleLogError);
+        assert.equal(error.code, "LOG_BELOW_FRONTIER");
+        return true;
+      });
+      for (let next = height + 1n; next <= 9n; next++) {
+        const built = await chain.commitNext(continued);
+        const original = await store.blockByHeight(next);
+        assert.ok(
+          equalBytes(built.block.certificate.blockHash, original!.certificate.blockHash),
+          `block ${next}`,
+        );
+      }
+      const full = await PersistentLedger.open(store);
+      for (const ledgerOfTarget of [continued, await PersistentLedger.open(target)]) {
+        assert.ok(equalBytes(ledgerOfTarget.log.root(), full.log.root()));
+        assert.ok(equalBytes(ledgerOfTarget.tree.root, full.tree.root));
+        assert.deepEqual(
+          await ledgerOfTarget.inclusionProof(logSize + 3, full.log.size),
+          await full.inclusionProof(logSize + 3, full.log.size),
+        );
+        assert.deepEqual(
+          await ledgerOfTarget.consistencyProof(logSize, full.log.size),
+          await full.consistencyProof(logSize, full.log.size),
+        );
+      }
+      const stateEntries = [...replayInMemory(chain, 9n).tree.entries()].length;
+      assert.deepEqual(await verifyStore(target), {
+        ok: true,
+        height: 9n,
+        transactions: 54,
+        stateEntries,
+        firstHeight: height,
+      });
+      await target.writeMetadata([[METADATA_KEYS.snapshotStateRoot, sha256(utf8("another root"))]]);
+      const damaged = await verifyStore(target);
+      assert.equal(damaged.ok, false);
+      assert.equal(damaged.height, height, "a snapshot record that disagrees with block 6 is damage at 6");
+    });
+
     it("checks a block against its hash when reading it: a tampered row is a typed error", async () => {
       assert.deepEqual(await verifyStore(store), {
         ok: true,
         height: 9n,
         transactions: 54,
         stateEntries: [...replayInMemory(chain, 9n).tree.entries()].length,
+        firstHeight: 1n,
       });
       await harness.tamperTransaction(6 * 6 + 2);
       await assert.rejects(store.blockByHeight(7n), (error) => {

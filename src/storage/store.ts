@@ -71,6 +71,27 @@ export interface BlockBatch {
   readonly metadata: readonly MetadataEntry[];
 }
 
+/**
+ * The starting point of a node that joins from a state snapshot at height H instead of replaying
+ * blocks 1..H (docs/adr/0005-snapshot-sync.md), written atomically by `importSnapshotBase` into an
+ * empty store: block H becomes the head, and the store holds nothing below it.
+ */
+export interface SnapshotBaseBatch {
+  /** Block H with a commit certificate the caller verified against H's validator set. */
+  readonly block: Block;
+  /** Index entries of block H's transactions (its events are not known: they are not stored). */
+  readonly transactions: readonly TransactionIndexEntry[];
+  /**
+   * The transparency log's frontier at H's logSize: exactly one node per set bit of the size
+   * (log-frontier.ts), folding to H's logRoot. The log continues from them (MerkleLog frontierSize).
+   */
+  readonly logNodes: readonly LogNodeEntry[];
+  /** The nodes of the state tree under H's stateRoot, verified by the caller (SnapshotImport). */
+  readonly stateNodes: readonly StateNodeEntry[];
+  /** Extra metadata (chain id, genesis hash, the consensus checkpoint); head and snapshot keys are the store's. */
+  readonly metadata: readonly MetadataEntry[];
+}
+
 export interface StoredTransaction {
   readonly hash: Uint8Array;
   readonly height: bigint;
@@ -193,6 +214,15 @@ export interface Store extends ConsensusWal {
    * state). Content-addressed nodes are invisible until a root refers to them.
    */
   importState(nodes: readonly StateNodeEntry[], metadata: readonly MetadataEntry[]): Promise<void>;
+  /**
+   * Writes a snapshot base into a store that holds no block (STORE_NOT_EMPTY otherwise), in one
+   * transaction: block H and its certificate and transaction rows, the log frontier, the state
+   * nodes, the head metadata for H and the snapshot metadata (snapshot_height, snapshot_state_root,
+   * snapshot_log_size). Checked first: the certificate names the block, the body matches the
+   * header, the log nodes are exactly the frontier of H's logSize and fold to H's logRoot, and
+   * the root node of H's stateRoot is among the state nodes (STORE_BATCH_INVALID otherwise).
+   */
+  importSnapshotBase(batch: SnapshotBaseBatch): Promise<void>;
 
   statistics(): Promise<StoreStatistics>;
   close(): Promise<void>;
@@ -210,6 +240,11 @@ export const METADATA_KEYS = {
   stateRoot: "state_root",
   snapshotHeight: "snapshot_height",
   snapshotStateRoot: "snapshot_state_root",
+  /**
+   * Written only by `importSnapshotBase`: the log size of the snapshot height, below which the log
+   * holds only its frontier (its presence marks a store whose chain starts at snapshot_height).
+   */
+  snapshotLogSize: "snapshot_log_size",
 } as const;
 
 export const HEAD_METADATA_KEYS: ReadonlySet<string> = new Set([

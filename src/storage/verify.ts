@@ -6,6 +6,13 @@
  * recomputed from the transactions, and against the stored log nodes. At the head it checks the
  * head metadata and walks the whole state tree under the head's state root, checking every node
  * against its hash.
+ *
+ * A store that joined from a state snapshot (snapshot_log_size present) holds blocks from the
+ * snapshot height H on and, below H's log size, only the log's frontier. Its walk starts at H:
+ * block H must carry the snapshot metadata's state root and log size, the stored frontier must
+ * fold to H's log root, the recomputed log continues from that frontier, and blocks from H + 1
+ * link to H as any block links to its parent. The certificates' signatures are not checked here
+ * (this is a storage check; the node verified them when it took each block).
  * @module
  */
 import { equalBytes } from "../base/bytes.ts";
@@ -16,12 +23,14 @@ import {
   commitCertificateHash,
   hashEncodedTransaction,
   type LogNodeStore,
+  logFrontierPositions,
   MerkleLog,
 } from "../ledger/index.ts";
 import { prefetchLogNodes, StoreLogNodes, withPrefetchedNodes } from "./node-adapters.ts";
+import { snapshotLogSizeOf } from "./persistent-ledger.ts";
 import { walkStateEntries } from "./state-walk.ts";
-import { METADATA_KEYS, type Store } from "./store.ts";
-import { blockOfRecord } from "./store-common.ts";
+import { type ChainHead, METADATA_KEYS, type Store } from "./store.ts";
+import { blockOfRecord, decodeU64 } from "./store-common.ts";
 
 export type VerifyReport =
   | {
@@ -29,6 +38,8 @@ export type VerifyReport =
       readonly height: bigint;
       readonly transactions: number;
       readonly stateEntries: number;
+      /** The first block the store holds: 1, or the snapshot height it joined from. */
+      readonly firstHeight: bigint;
     }
   | {
       readonly ok: false;
@@ -40,6 +51,16 @@ export type VerifyReport =
 
 /** A log node store that keeps nothing: a MerkleLog over it still knows its current root. */
 const FRONTIER_ONLY: LogNodeStore = { get: () => undefined, put: () => {} };
+
+/**
+ * A log node store that answers the frontier it was seeded with and keeps nothing else: a
+ * MerkleLog opened over it (frontierSize) continues a log it never saw, knowing its current root.
+ */
+function seededFrontierOnly(nodes: ReadonlyArray<{ level: number; index: number; hash: Uint8Array }>) {
+  const seeded = new Map(nodes.map((node) => [`${node.level}/${node.index}`, node.hash]));
+  const store: LogNodeStore = { get: (level, index) => seeded.get(`${level}/${index}`), put: () => {} };
+  return store;
+}
 
 class Damaged extends Error {
   constructor(
@@ -70,6 +91,35 @@ async function guarded<Value>(height: bigint, read: () => Promise<Value> | Value
   }
 }
 
+/** Where a store's chain starts: height 1 with an empty log, or a snapshot base. */
+interface ChainStart {
+  readonly height: bigint;
+  /** True when the chain starts at a snapshot base (Store.importSnapshotBase). */
+  readonly snapshot: boolean;
+  /** The log size below which only the frontier is held (0 for a full store). */
+  readonly logSize: number;
+  readonly stateRoot: Uint8Array | null;
+}
+
+async function chainStartOf(store: Store, head: ChainHead): Promise<ChainStart> {
+  // snapshot_log_size marks a snapshot base; snapshot_height alone is a state imported without
+  // blocks (importSnapshot), which does not change where the chain starts.
+  if ((await store.readMetadata(METADATA_KEYS.snapshotLogSize)) === undefined) {
+    return { height: 1n, snapshot: false, logSize: 0, stateRoot: null };
+  }
+  const logSize = await guarded(0n, () => snapshotLogSizeOf(store));
+  const heightBytes = await store.readMetadata(METADATA_KEYS.snapshotHeight);
+  if (heightBytes === undefined) {
+    throw new Damaged(0n, "the snapshot log size is recorded without its height", "STORE_CORRUPT");
+  }
+  const height = await guarded(0n, () => decodeU64(heightBytes, METADATA_KEYS.snapshotHeight));
+  if (height < 1n || height > head.height) {
+    throw new Damaged(0n, "the snapshot height is outside the stored chain", "STORE_CORRUPT");
+  }
+  const stateRoot = (await store.readMetadata(METADATA_KEYS.snapshotStateRoot)) ?? null;
+  return { height, snapshot: true, logSize, stateRoot };
+}
+
 async function walk(store: Store): Promise<VerifyReport> {
   const head = await guarded(0n, () => store.head());
   const statistics = await store.statistics();
@@ -77,25 +127,43 @@ async function walk(store: Store): Promise<VerifyReport> {
     if (statistics.blocks > 0 || statistics.transactions > 0) {
       throw new Damaged(1n, "the store holds blocks but no head", "STORE_CORRUPT");
     }
-    return { ok: true, height: 0n, transactions: 0, stateEntries: 0 };
+    return { ok: true, height: 0n, transactions: 0, stateEntries: 0, firstHeight: 0n };
   }
   const genesisHash = await store.readMetadata(METADATA_KEYS.genesisHash);
-  const recomputed = new MerkleLog({ store: FRONTIER_ONLY, hash: store.hash });
-  const storedNodes = new StoreLogNodes(store.syncNodeReader(), head.logSize);
-  const openStored = () => new MerkleLog({ store: storedNodes, hash: store.hash });
+  const start = await chainStartOf(store, head);
+  const recomputed = await guarded(start.height, async () => {
+    if (!start.snapshot) return new MerkleLog({ store: FRONTIER_ONLY, hash: store.hash });
+    const positions = logFrontierPositions(start.logSize);
+    const hashes = await store.readLogNodes(positions);
+    const nodes = positions.map((position, offset) => ({ ...position, hash: hashes[offset]! }));
+    if (hashes.some((hash) => hash === undefined)) {
+      throw new Damaged(start.height, "a node of the snapshot's log frontier is missing", "STORE_CORRUPT");
+    }
+    return new MerkleLog({ store: seededFrontierOnly(nodes), hash: store.hash, frontierSize: start.logSize });
+  });
+  const storedNodes = new StoreLogNodes(store.syncNodeReader(), head.logSize, start.logSize);
+  const openStored = () => storedNodes.openLog(store.hash);
   if (store.syncNodeReader() === null)
     await guarded(0n, () => prefetchLogNodes(store, storedNodes, () => {}));
   const stored = await guarded(head.height, () =>
     withPrefetchedNodes(store, { log: storedNodes }, openStored),
   );
   let previous: Block | undefined;
-  for (let height = 1n; height <= head.height; height++) {
+  let firstLogIndex = 0;
+  for (let height = start.height; height <= head.height; height++) {
     const record = await guarded(height, () => store.blockRecord(height));
     if (record === undefined) throw new Damaged(height, "the block is missing", "STORE_CORRUPT");
     const block = await guarded(height, () => blockOfRecord(record, store.hash));
+    if (height === start.height) {
+      firstLogIndex = record.firstLogIndex;
+      checkStart(block, start);
+    }
     checkLinks(block, previous, genesisHash, store.hash);
-    for (const transaction of block.transactions)
-      recomputed.append(hashEncodedTransaction(transaction, store.hash));
+    // The snapshot block's transactions are inside the frontier the log continues from.
+    if (previous !== undefined || !start.snapshot) {
+      for (const transaction of block.transactions)
+        recomputed.append(hashEncodedTransaction(transaction, store.hash));
+    }
     const { header } = block;
     if (BigInt(recomputed.size) !== header.logSize || !equalBytes(recomputed.root(), header.logRoot)) {
       throw new Damaged(
@@ -116,7 +184,12 @@ async function walk(store: Store): Promise<VerifyReport> {
     }
     previous = block;
   }
-  checkHead(head, previous!, statistics.transactions, statistics.blocks);
+  checkHead(head, previous!, {
+    transactionRows: statistics.transactions,
+    blockRows: statistics.blocks,
+    blocksExpected: Number(head.height - start.height + 1n),
+    transactionsExpected: head.logSize - firstLogIndex,
+  });
   let stateEntries = 0;
   await guarded(head.height, async () => {
     for await (const _entry of walkStateEntries(
@@ -127,7 +200,33 @@ async function walk(store: Store): Promise<VerifyReport> {
       stateEntries++;
     }
   });
-  return { ok: true, height: head.height, transactions: head.logSize, stateEntries };
+  return {
+    ok: true,
+    height: head.height,
+    transactions: head.logSize,
+    stateEntries,
+    firstHeight: start.height,
+  };
+}
+
+/** The snapshot block carries the state root and log size the snapshot metadata recorded. */
+function checkStart(block: Block, start: ChainStart): void {
+  if (!start.snapshot) return;
+  const { header } = block;
+  if (header.logSize !== BigInt(start.logSize)) {
+    throw new Damaged(
+      header.height,
+      "the snapshot block's log size is not the recorded one",
+      "STORE_CORRUPT",
+    );
+  }
+  if (start.stateRoot === null || !equalBytes(start.stateRoot, header.stateRoot)) {
+    throw new Damaged(
+      header.height,
+      "the snapshot block's state root is not the recorded one",
+      "STORE_CORRUPT",
+    );
+  }
 }
 
 function checkLinks(
@@ -138,6 +237,8 @@ function checkLinks(
 ): void {
   const { header } = block;
   if (previous === undefined) {
+    // A snapshot base's first block links to blocks this store never held (checkStart covers it).
+    if (header.height !== 1n) return;
     if (genesisHash !== undefined && !equalBytes(header.previousBlockHash, genesisHash)) {
       throw new Damaged(header.height, "the first block does not follow the genesis hash", "STORE_CORRUPT");
     }
@@ -161,16 +262,14 @@ function checkLinks(
 }
 
 function checkHead(
-  head: {
-    height: bigint;
-    blockHash: Uint8Array;
-    logSize: number;
-    logRoot: Uint8Array;
-    stateRoot: Uint8Array;
-  },
+  head: ChainHead,
   last: Block,
-  transactionRows: number,
-  blockRows: number,
+  rows: {
+    readonly transactionRows: number;
+    readonly blockRows: number;
+    readonly blocksExpected: number;
+    readonly transactionsExpected: number;
+  },
 ): void {
   const { header } = last;
   if (
@@ -182,7 +281,7 @@ function checkHead(
   if (!equalBytes(head.logRoot, header.logRoot) || BigInt(head.logSize) !== header.logSize) {
     throw new Damaged(head.height, "the head metadata's log disagrees with the head block", "STORE_CORRUPT");
   }
-  if (blockRows !== Number(head.height) || transactionRows !== head.logSize) {
+  if (rows.blockRows !== rows.blocksExpected || rows.transactionRows !== rows.transactionsExpected) {
     throw new Damaged(head.height + 1n, "rows exist above the head (a partial block)", "STORE_CORRUPT");
   }
 }

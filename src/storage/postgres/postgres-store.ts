@@ -34,6 +34,7 @@ import type {
   EventQuery,
   MetadataEntry,
   PageOptions,
+  SnapshotBaseBatch,
   StateNodeEntry,
   Store,
   StoredEvent,
@@ -51,6 +52,7 @@ import {
   checkHeightArgument,
   checkMetadataEntries,
   checkPage,
+  checkSnapshotBaseBatch,
   checkWalRecord,
   corrupt,
   decodeEvidenceRow,
@@ -249,6 +251,45 @@ export class PostgresStore implements Store {
       encodeBlockHeader,
       encodeCommitCertificate,
     );
+    const namesNew = new Map<string, number>();
+    await this.#inTransaction(batch.block.header.height, (client) =>
+      this.#writeBlock(client, batch, checked, namesNew),
+    );
+    this.#rememberNames(namesNew);
+  }
+
+  async importSnapshotBase(base: SnapshotBaseBatch): Promise<void> {
+    const checked = checkSnapshotBaseBatch(
+      base,
+      await this.head(),
+      this.hash,
+      encodeBlockHeader,
+      encodeCommitCertificate,
+    );
+    const batch: BlockBatch = { ...base, events: [], stateNodes: [] };
+    const namesNew = new Map<string, number>();
+    await this.#inTransaction(base.block.header.height, async (client) => {
+      // Block writers (commitBlock inserts into blocks) wait for this transaction, or it for them.
+      await client.query("LOCK TABLE blocks IN SHARE ROW EXCLUSIVE MODE");
+      const blocks = await client.query("SELECT count(*)::int AS n FROM blocks");
+      if ((await this.#headOn(client)) !== null || (blocks.rows[0] as { n: number }).n !== 0) {
+        throw new StoreError("STORE_NOT_EMPTY", "a snapshot base goes into a store that holds no block");
+      }
+      await this.#insertBlockRows(client, batch, checked, namesNew);
+      await this.#insertStateNodesDeduplicated(client, base.stateNodes);
+    });
+    this.#rememberNames(namesNew);
+  }
+
+  #rememberNames(namesNew: ReadonlyMap<string, number>): void {
+    for (const [name, id] of namesNew) {
+      this.#nameIds.set(name, id);
+      this.#namesById.set(id, name);
+    }
+  }
+
+  /** Runs `write` in one transaction on one connection; rolls back and maps errors on failure. */
+  async #inTransaction(height: bigint, write: (client: pg.PoolClient) => Promise<void>): Promise<void> {
     if (this.#closed) throw new StoreError("STORE_CLOSED", "the store is closed");
     let client: pg.PoolClient;
     try {
@@ -256,11 +297,10 @@ export class PostgresStore implements Store {
     } catch (error) {
       throw storeErrorOf(error);
     }
-    const namesNew = new Map<string, number>();
     let released = false;
     try {
       await client.query("BEGIN");
-      await this.#writeBlock(client, batch, checked, namesNew);
+      await write(client);
       await client.query("COMMIT");
     } catch (error) {
       try {
@@ -278,7 +318,7 @@ export class PostgresStore implements Store {
           "STORE_WRITE_FAILED",
           `the block batch was rolled back: ${(error as Error).message}`,
           {
-            height: batch.block.header.height,
+            height,
             code,
           },
         );
@@ -286,10 +326,6 @@ export class PostgresStore implements Store {
       throw storeErrorOf(error);
     } finally {
       if (!released) client.release();
-    }
-    for (const [name, id] of namesNew) {
-      this.#nameIds.set(name, id);
-      this.#namesById.set(id, name);
     }
   }
 
@@ -310,6 +346,17 @@ export class PostgresStore implements Store {
         height: header.height,
       });
     }
+    await this.#insertBlockRows(client, batch, checked, namesNew);
+  }
+
+  /** Inserts a checked block's rows, nodes and metadata (inside the caller's transaction). */
+  async #insertBlockRows(
+    client: pg.PoolClient,
+    batch: BlockBatch,
+    checked: CheckedBatch,
+    namesNew: Map<string, number>,
+  ): Promise<void> {
+    const { header } = batch.block;
     await this.#resolveNames(client, batch, namesNew);
     const nameId = (name: string): number => {
       const id = this.#nameIds.get(name) ?? namesNew.get(name);
@@ -732,20 +779,7 @@ export class PostgresStore implements Store {
     });
     try {
       await client.query("BEGIN");
-      const step = 4_096;
-      for (let start = 0; start < nodes.length; start += step) {
-        const slice = nodes.slice(start, start + step);
-        const blob = new Blob();
-        for (const [, encoded] of slice) blob.add(encoded);
-        // Content addressing: a node already stored (same bytes) is not stored twice.
-        await client.query(
-          `INSERT INTO state_nodes (hash_prefix, node)
-           SELECT t.hp, substring($1::bytea FROM t.o FOR t.l) FROM unnest($2::bigint[], $3::int[], $4::int[]) AS t(hp, o, l)
-           WHERE NOT EXISTS (
-             SELECT 1 FROM state_nodes s WHERE s.hash_prefix = t.hp AND s.node = substring($1::bytea FROM t.o FOR t.l))`,
-          [blob.buffer(), slice.map(([nodeHash]) => prefixText(nodeHash)), blob.offsets, blob.lengths],
-        );
-      }
+      await this.#insertStateNodesDeduplicated(client, nodes);
       await this.#putMetadata(client, metadata);
       await client.query("COMMIT");
     } catch (error) {
@@ -753,6 +787,27 @@ export class PostgresStore implements Store {
       throw storeErrorOf(error);
     } finally {
       client.release();
+    }
+  }
+
+  /** Inserts state nodes in statements of 4,096; a node already stored (same bytes) is skipped. */
+  async #insertStateNodesDeduplicated(
+    client: pg.PoolClient,
+    nodes: readonly StateNodeEntry[],
+  ): Promise<void> {
+    const step = 4_096;
+    for (let start = 0; start < nodes.length; start += step) {
+      const slice = nodes.slice(start, start + step);
+      const blob = new Blob();
+      for (const [, encoded] of slice) blob.add(encoded);
+      // Content addressing: a node already stored (same bytes) is not stored twice.
+      await client.query(
+        `INSERT INTO state_nodes (hash_prefix, node)
+         SELECT t.hp, substring($1::bytea FROM t.o FOR t.l) FROM unnest($2::bigint[], $3::int[], $4::int[]) AS t(hp, o, l)
+         WHERE NOT EXISTS (
+           SELECT 1 FROM state_nodes s WHERE s.hash_prefix = t.hp AND s.node = substring($1::bytea FROM t.o FOR t.l))`,
+        [blob.buffer(), slice.map(([nodeHash]) => prefixText(nodeHash)), blob.offsets, blob.lengths],
+      );
     }
   }
 

@@ -35,6 +35,7 @@ import type {
   EventQuery,
   MetadataEntry,
   PageOptions,
+  SnapshotBaseBatch,
   StateNodeEntry,
   Store,
   StoredEvent,
@@ -52,6 +53,7 @@ import {
   checkHeightArgument,
   checkMetadataEntries,
   checkPage,
+  checkSnapshotBaseBatch,
   checkWalRecord,
   corrupt,
   decodeEvidenceRow,
@@ -384,9 +386,44 @@ export class SqliteStore implements Store {
     );
     const namesNew = new Map<string, number>();
     const write = this.#database.transaction(() => this.#writeBlock(batch, checked, namesNew));
+    this.#afterWrite(batch, checked, namesNew, () => write.immediate());
+  }
+
+  async importSnapshotBase(base: SnapshotBaseBatch): Promise<void> {
+    const checked = checkSnapshotBaseBatch(
+      base,
+      this.#headSync(),
+      this.hash,
+      encodeBlockHeader,
+      encodeCommitCertificate,
+    );
+    const namesNew = new Map<string, number>();
+    const write = this.#database.transaction(() => {
+      // Another connection may have written since the batch was checked: re-check inside the lock.
+      const blocks = (this.#database.prepare("SELECT count(*) AS n FROM blocks").get() as { n: number }).n;
+      if (this.#headSync() !== null || blocks !== 0) {
+        throw new StoreError("STORE_NOT_EMPTY", "a snapshot base goes into a store that holds no block");
+      }
+      // State nodes already stored (content-addressed) are not stored twice.
+      const stateNodes = base.stateNodes.filter(([nodeHash]) => this.#stateNodeSync(nodeHash) === undefined);
+      const batch: BlockBatch = { ...base, events: [], stateNodes };
+      return this.#insertBlock(batch, checked, namesNew);
+    });
+    const batch: BlockBatch = { ...base, events: [] };
+    this.#afterWrite(batch, checked, namesNew, () => write.immediate());
+    assert(this.#headSync()?.height === base.block.header.height, "the snapshot block is the head");
+  }
+
+  /** Runs a block write, then updates the name cache, the in-memory index tails and the indexes. */
+  #afterWrite(
+    batch: BlockBatch,
+    checked: CheckedBatch,
+    namesNew: Map<string, number>,
+    write: () => WrittenRows,
+  ): void {
     let written: WrittenRows;
     try {
-      written = write.immediate();
+      written = write();
     } catch (error) {
       if (error instanceof CityLedgerError) throw error;
       throw new StoreError("STORE_WRITE_FAILED", `the block batch was rolled back: ${String(error)}`, {
@@ -478,6 +515,12 @@ export class SqliteStore implements Store {
         height: header.height,
       });
     }
+    return this.#insertBlock(batch, checked, namesNew);
+  }
+
+  /** Inserts a checked block's rows, nodes and metadata (inside the caller's transaction). */
+  #insertBlock(batch: BlockBatch, checked: CheckedBatch, namesNew: Map<string, number>): WrittenRows {
+    const { header } = batch.block;
     const height = header.height;
     this.#statement("blockInsert").run(
       height,
