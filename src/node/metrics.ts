@@ -63,7 +63,7 @@ export function createNodeMetrics(labels: { readonly node: string; readonly chai
     }),
     execution: new Histogram({
       name: "cityledger_execution_seconds",
-      help: "Checking and executing one proposal",
+      help: "Building (proposer) or checking (validator) and executing one proposal",
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2],
       registers,
     }),

@@ -84,6 +84,8 @@ import { PEER_TRANSACTIONS_MAX, type PeerWireMessage } from "./wire.ts";
 const GOSSIP_MESSAGE_BYTES_MAX = NET_TRANSACTIONS_MESSAGE_BYTES_MAX - 64;
 /** Each transaction's length prefix in a gossip message. */
 const GOSSIP_TRANSACTION_OVERHEAD_BYTES = 4;
+/** Committed nonces cached between blocks (cleared when full). */
+const COMMITTED_NONCES_CACHED_MAX = 100_000;
 /** Events one transaction may have: its contract's, plus a failure record. */
 const EVENTS_PER_TRANSACTION_MAX = TX_EVENTS_MAX + 1;
 /** Admission times kept for the commit-latency histogram (oldest forgotten first). */
@@ -389,10 +391,22 @@ export class CityLedgerNode implements NodeService {
 
   /** The sender's next nonce in the committed state (reads at the head's root, beside any speculation). */
   #committedNonce(senderKeyId: Uint8Array): bigint {
+    const key = bytesToHex(senderKeyId);
+    const cached = this.#committedNonces.get(key);
+    if (cached !== undefined) return cached;
     const root = this.chain.stateRoot;
     const tree = this.chain.ledger.tree;
-    return readNonce({ get: (key) => tree.getAt(root, key) }, this.suite.hash, senderKeyId);
+    const nonce = readNonce({ get: (stateKey) => tree.getAt(root, stateKey) }, this.suite.hash, senderKeyId);
+    if (this.#committedNonces.size >= COMMITTED_NONCES_CACHED_MAX) this.#committedNonces.clear();
+    this.#committedNonces.set(key, nonce);
+    return nonce;
   }
+
+  /**
+   * Committed nonces read since the last block, by sender key id (hex): admission reads one per
+   * submitted transaction, and a state read costs a store lookup. A block forgets its senders'.
+   */
+  readonly #committedNonces = new Map<string, bigint>();
 
   #gossipBatch: Uint8Array[] = [];
   #gossipScheduled = false;
@@ -456,13 +470,19 @@ export class CityLedgerNode implements NodeService {
     }
     if (!this.#ready) throw new NodeError("NODE_STOPPED", "the node is stopping");
     const candidates = this.mempool.reap(BLOCK_TXS_MAX, BLOCK_SIZE_BYTES_MAX);
-    return this.chain.buildProposal({
-      height,
-      candidates,
-      timeMs: BigInt(Date.now()),
-      proposerPublicKey: this.validatorPublicKey,
-      evidence: this.driver.evidencePool.pending(BLOCK_EVIDENCE_MAX, height),
-    });
+    // The proposer executes its block while building it: the same histogram as validation.
+    const end = this.metrics.execution.startTimer();
+    try {
+      return await this.chain.buildProposal({
+        height,
+        candidates,
+        timeMs: BigInt(Date.now()),
+        proposerPublicKey: this.validatorPublicKey,
+        evidence: this.driver.evidencePool.pending(BLOCK_EVIDENCE_MAX, height),
+      });
+    } finally {
+      end();
+    }
   }
 
   #onCommitted(decided: DecidedBlock): void {
@@ -471,6 +491,7 @@ export class CityLedgerNode implements NodeService {
     this.#lastCommitMs = nowMs;
     const { block } = decided;
     this.mempool.removeCommitted(decided.transactionHashes);
+    for (const senderKeyId of decided.senderKeyIds) this.#committedNonces.delete(bytesToHex(senderKeyId));
     this.mempool.recheck(
       (senderKeyId) => this.#committedNonce(senderKeyId),
       decided.receipts.length === 0 ? [] : senderKeyIdsOf(decided),
@@ -482,6 +503,11 @@ export class CityLedgerNode implements NodeService {
     this.metrics.transactionsCommitted.inc(block.transactions.length);
     this.metrics.mempoolTransactions.set(this.mempool.size);
     this.metrics.mempoolBytes.set(this.mempool.sizeBytes);
+    // Failure records by transaction index, found once (not per transaction: blocks hold 10,000).
+    const failures = new Map<number, (typeof decided.events)[number]>();
+    for (const event of decided.events) {
+      if (event.type === TRANSACTION_FAILED_EVENT) failures.set(event.txIndex, event);
+    }
     const results: Array<{ hash: Uint8Array; result: ExecutionResult }> = [];
     for (let index = 0; index < decided.transactionHashes.length; index++) {
       const hash = decided.transactionHashes[index]!;
@@ -493,9 +519,7 @@ export class CityLedgerNode implements NodeService {
         this.#admittedAtMs.delete(key);
       }
       if (receipt.status !== "ok") this.metrics.transactionsFailed.inc();
-      const failure = decided.events.find(
-        (event) => event.txIndex === index && event.type === TRANSACTION_FAILED_EVENT,
-      );
+      const failure = receipt.status === "ok" ? undefined : failures.get(index);
       results.push({
         hash,
         result:

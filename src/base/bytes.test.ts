@@ -1,0 +1,33 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { bytesToHex, compareBytes, equalBytes, hexToBytesOrNull } from "./bytes.ts";
+
+describe("bytes", () => {
+  it("hex round-trips in either case, and refuses anything that is not hex", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+        const hex = bytesToHex(bytes);
+        assert.equal(bytesToHex(hexToBytesOrNull(hex)!), hex);
+        assert.equal(bytesToHex(hexToBytesOrNull(hex.toUpperCase())!), hex);
+      }),
+    );
+    fc.assert(
+      fc.property(fc.string({ maxLength: 24 }), (text) => {
+        const isHex = text.length % 2 === 0 && /^[0-9a-fA-F]*$/.test(text);
+        assert.equal(hexToBytesOrNull(text) !== null, isHex, JSON.stringify(text));
+      }),
+    );
+    for (const bad of ["0", "0g", "g0", "ab ", "\u0661\u0662", "zz", "0x00"])
+      assert.equal(hexToBytesOrNull(bad), null);
+  });
+
+  it("compares and orders byte strings", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 8 }), fc.uint8Array({ maxLength: 8 }), (left, right) => {
+        assert.equal(equalBytes(left, right), compareBytes(left, right) === 0);
+        assert.equal(Math.sign(compareBytes(left, right)) + Math.sign(compareBytes(right, left)), 0);
+      }),
+    );
+  });
+});
