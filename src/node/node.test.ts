@@ -11,12 +11,14 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import pino from "pino";
 import { equalBytes } from "../base/bytes.ts";
-import { ed25519Suite } from "../crypto/index.ts";
+import { ed25519Suite, suiteByName } from "../crypto/index.ts";
 import { encodeTransaction, signTransaction, verifyCommit, verifyInclusion } from "../ledger/index.ts";
+import { verifyReceipt } from "../sdk/receipt.ts";
 import { verifyStateProof } from "../state/state-proof.ts";
 import { verifyStore } from "../storage/index.ts";
 import { loadNodeConfig } from "./config.ts";
 import { seedDemoData } from "./demo-data.ts";
+import { loadGenesisFile } from "./genesis-file.ts";
 import { writeNetworkLayout } from "./network-layout.ts";
 import { CityLedgerNode } from "./node.ts";
 
@@ -178,5 +180,55 @@ describe("one-node chain", () => {
     await waitCommitted(node, submitted.hash);
     const report = await verifyStore(node.store);
     assert.equal(report.ok, true);
+  });
+});
+
+describe("one-node chain on the national suite (SM2/SM3)", () => {
+  it("commits a notary anchor signed with SM2 and serves a receipt that verifies offline", async () => {
+    const directory = mkdtempSync(join(tmpdir(), "cityledger-node-sm2-"));
+    const nationalSuite = suiteByName("sm2-sm3");
+    const layout = writeNetworkLayout({
+      out: directory,
+      validators: 1,
+      chainId: "sm-city",
+      suite: "sm2-sm3",
+      host: "127.0.0.1",
+      p2pPortBase: 0,
+      apiPortBase: 0,
+      genesisTimeMs: 1_700_000_000_000n,
+      consensus: { emptyBlockIntervalMs: 200 },
+    });
+    const node = await CityLedgerNode.start({
+      config: loadNodeConfig(layout.nodes[0]!.configFile),
+      logger: pino({ level: "silent" }),
+    });
+    try {
+      const clerk = nationalSuite.keyPairFromSeed(randomBytes(32));
+      const documentHash = nationalSuite.hash(new TextEncoder().encode("minutes"));
+      const encoded = encodeTransaction(
+        signTransaction(nationalSuite, clerk.privateKey, {
+          chainId: "sm-city",
+          nonce: 0n,
+          expiryHeight: 1_000n,
+          contract: "notary",
+          method: "anchor",
+          args: { algorithm: "sm3", documentHash, title: "Minutes", documentType: "minutes" },
+        }),
+      );
+      const submitted = await node.submitTransaction(encoded);
+      assert.ok(submitted.accepted, JSON.stringify(submitted));
+      const status = await waitCommitted(node, submitted.hash);
+      assert.ok(status.status === "committed" && status.result.ok);
+      const receipt = await node.receipt(submitted.hash);
+      assert.ok(receipt !== undefined);
+      const { genesis } = loadGenesisFile(join(directory, "genesis.json"));
+      // The browser-safe verifier with the portable SM2/SM3 suite.
+      assert.deepEqual(verifyReceipt(receipt, { chainId: "sm-city", validatorSet: genesis.validatorSet }), {
+        ok: true,
+      });
+    } finally {
+      await node.stop();
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 });
