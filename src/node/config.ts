@@ -7,7 +7,9 @@ import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { type Static, Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
+import { BLOCK_TXS_MAX } from "../base/limits.ts";
 import { TIMEOUTS_DEFAULT } from "../consensus/index.ts";
+import { MEMPOOL_TXS_MAX } from "../mempool/index.ts";
 import { NodeError } from "./errors.ts";
 import {
   SNAPSHOT_INTERVAL_HEIGHTS_DEFAULT,
@@ -78,6 +80,11 @@ export const NodeConfigSchema = Type.Object(
           precommitDeltaMs: Type.Optional(Milliseconds(600_000)),
           /** Wait this long for transactions before proposing a block that has some. */
           blockIntervalMs: Type.Optional(Milliseconds(60_000)),
+          /**
+           * Transactions a proposer puts in one block. A block must be built and checked well
+           * within the propose timeout, or rounds time out and the work is done again.
+           */
+          blockTxsMax: Type.Optional(Type.Integer({ minimum: 1, maximum: BLOCK_TXS_MAX })),
           /** With an empty pool, propose an empty block only this often (a heartbeat). */
           emptyBlockIntervalMs: Type.Optional(Milliseconds(3_600_000)),
         },
@@ -96,6 +103,18 @@ export const NodeConfigSchema = Type.Object(
           ),
           /** Snapshots kept to serve (the newest). */
           snapshotsKept: Type.Optional(Type.Integer({ minimum: 1, maximum: SNAPSHOTS_KEPT_MAX })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    mempool: Type.Optional(
+      Type.Object(
+        {
+          /**
+           * Transactions waiting at most; beyond it submissions get 503 + Retry-After before any
+           * signature check. Size it to the backlog clients may wait for (blocks × txs per block).
+           */
+          txsMax: Type.Optional(Type.Integer({ minimum: 1, maximum: MEMPOOL_TXS_MAX })),
         },
         { additionalProperties: false },
       ),
@@ -145,6 +164,7 @@ export interface NodeConfig {
   readonly consensus: {
     readonly timeouts: typeof TIMEOUTS_DEFAULT;
     readonly blockIntervalMs: number;
+    readonly blockTxsMax: number;
     readonly emptyBlockIntervalMs: number;
   };
   readonly sync: {
@@ -153,12 +173,20 @@ export interface NodeConfig {
     readonly snapshotIntervalHeights: number;
     readonly snapshotsKept: number;
   };
+  readonly mempool: { readonly txsMax: number };
   readonly logLevel: string;
 }
 
 export const BLOCK_INTERVAL_MS_DEFAULT = 20;
+/**
+ * Default transactions per block: about 1 s of building and committing at this machine's
+ * measured ≈ 1 ms per notary transaction (docs/PERFORMANCE.md), a third of the propose timeout.
+ */
+export const BLOCK_TXS_MAX_DEFAULT = 1_000;
 export const EMPTY_BLOCK_INTERVAL_MS_DEFAULT = 5_000;
 export const API_RATE_LIMIT_PER_MINUTE_DEFAULT = 60_000;
+/** Default pool bound: ≈ 15 s of backlog at this machine's measured one-node throughput. */
+export const MEMPOOL_TXS_PENDING_DEFAULT = 20_000;
 
 /** Checks parsed JSON against the schema; the error names the first bad field. */
 export function parseNodeConfig(json: unknown, configDir: string): NodeConfig {
@@ -201,6 +229,7 @@ export function parseNodeConfig(json: unknown, configDir: string): NodeConfig {
         precommitDeltaMs: consensus.precommitDeltaMs ?? TIMEOUTS_DEFAULT.precommitDeltaMs,
       },
       blockIntervalMs: consensus.blockIntervalMs ?? BLOCK_INTERVAL_MS_DEFAULT,
+      blockTxsMax: consensus.blockTxsMax ?? BLOCK_TXS_MAX_DEFAULT,
       emptyBlockIntervalMs: consensus.emptyBlockIntervalMs ?? EMPTY_BLOCK_INTERVAL_MS_DEFAULT,
     },
     sync: {
@@ -208,6 +237,7 @@ export function parseNodeConfig(json: unknown, configDir: string): NodeConfig {
       snapshotIntervalHeights: file.sync?.snapshotIntervalHeights ?? SNAPSHOT_INTERVAL_HEIGHTS_DEFAULT,
       snapshotsKept: file.sync?.snapshotsKept ?? SNAPSHOTS_KEPT_DEFAULT,
     },
+    mempool: { txsMax: file.mempool?.txsMax ?? MEMPOOL_TXS_PENDING_DEFAULT },
     logLevel: file.log?.level ?? "info",
   };
 }

@@ -232,3 +232,57 @@ describe("one-node chain on the national suite (SM2/SM3)", () => {
     }
   });
 });
+
+describe("load shedding", () => {
+  it("refuses before any signature check once the pool holds mempool.txsMax transactions", async () => {
+    const directory = mkdtempSync(join(tmpdir(), "cityledger-node-shed-"));
+    const layout = writeNetworkLayout({
+      out: directory,
+      validators: 1,
+      chainId: "shed-city",
+      suite: "ed25519",
+      host: "127.0.0.1",
+      p2pPortBase: 0,
+      apiPortBase: 0,
+      genesisTimeMs: 1_700_000_000_000n,
+    });
+    const node = await CityLedgerNode.start({
+      config: { ...loadNodeConfig(layout.nodes[0]!.configFile), mempool: { txsMax: 1 } },
+      logger: pino({ level: "silent" }),
+    });
+    try {
+      const sender = suite.keyPairFromSeed(randomBytes(32));
+      const anchorWith = (nonce: bigint) =>
+        encodeTransaction(
+          signTransaction(suite, sender.privateKey, {
+            chainId: "shed-city",
+            nonce,
+            expiryHeight: 1_000n,
+            contract: "notary",
+            method: "anchor",
+            args: {
+              algorithm: "sha256",
+              documentHash: suite.hash(randomBytes(16)),
+              title: "shed",
+              documentType: "report",
+            },
+          }),
+        );
+      // Both in one tick: no block can commit in between.
+      const [accepted, refused] = await Promise.all([
+        node.submitTransaction(anchorWith(0n)),
+        node.submitTransaction(anchorWith(1n)),
+      ]);
+      assert.ok(accepted.accepted, JSON.stringify(accepted));
+      assert.ok(!refused.accepted && refused.code === "MEMPOOL_FULL");
+      assert.ok(refused.retryAfterMs !== undefined && refused.retryAfterMs > 0);
+      assert.equal(refused.hash, null, "refused before the transaction was decoded or verified");
+      await waitCommitted(node, accepted.hash);
+      const retried = await node.submitTransaction(anchorWith(1n));
+      assert.ok(retried.accepted, "once the pool drains, the retry is admitted");
+    } finally {
+      await node.stop();
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+});

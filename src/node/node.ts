@@ -37,7 +37,7 @@ import {
   type ValidatorSet,
   validateTransaction,
 } from "../ledger/index.ts";
-import { Mempool } from "../mempool/index.ts";
+import { MEMPOOL_FULL_RETRY_AFTER_MS, Mempool } from "../mempool/index.ts";
 import { NET_TRANSACTIONS_MESSAGE_BYTES_MAX } from "../net/index.ts";
 import { encodeStateProof } from "../state/state-proof.ts";
 import {
@@ -174,7 +174,10 @@ export class CityLedgerNode implements NodeService {
     this.chain = parts.chain;
     this.store = parts.store;
     this.suite = parts.chain.suite;
-    this.mempool = new Mempool({ nonceNextOf: (senderKeyId) => this.#committedNonce(senderKeyId) });
+    this.mempool = new Mempool({
+      nonceNextOf: (senderKeyId) => this.#committedNonce(senderKeyId),
+      txsMax: parts.config.mempool.txsMax,
+    });
     this.nodePublicKey = parts.nodePublicKey;
     this.metricsContentType = parts.metrics.registry.contentType;
     const signer = suiteSigner(this.suite, parts.validatorPrivateKey);
@@ -348,6 +351,18 @@ export class CityLedgerNode implements NodeService {
         retryAfterMs: 1000,
       };
     }
+    // Shed load before paying for a signature check: an overloaded node that verified every
+    // refused transaction would spend its core on admission and starve consensus.
+    if (this.mempool.size >= this.config.mempool.txsMax) {
+      this.metrics.mempoolRefused.inc({ code: "MEMPOOL_FULL" });
+      return {
+        accepted: false,
+        hash: null,
+        code: "MEMPOOL_FULL",
+        message: "the node's transaction pool is full; try again shortly",
+        retryAfterMs: MEMPOOL_FULL_RETRY_AFTER_MS,
+      };
+    }
     const result = validateTransaction(encoded, {
       chainId: this.chain.genesis.chainId,
       suite: this.suite,
@@ -469,7 +484,7 @@ export class CityLedgerNode implements NodeService {
       if (sinceCommitMs < blockIntervalMs) await sleep(blockIntervalMs - sinceCommitMs);
     }
     if (!this.#ready) throw new NodeError("NODE_STOPPED", "the node is stopping");
-    const candidates = this.mempool.reap(BLOCK_TXS_MAX, BLOCK_SIZE_BYTES_MAX);
+    const candidates = this.mempool.reap(this.config.consensus.blockTxsMax, BLOCK_SIZE_BYTES_MAX);
     // The proposer executes its block while building it: the same histogram as validation.
     const end = this.metrics.execution.startTimer();
     try {
