@@ -92,6 +92,7 @@ export function blockNoticeToJson(block: CommittedBlock): BlockNoticeJson {
     hash: bytesToHex(block.summary.hash),
     header: headerToJson(block.summary.header),
     txCount: block.transactions.length,
+    transactionHashes: block.transactions.map((transaction) => bytesToHex(transaction.hash)),
     eventCount: block.events.length,
     sizeBytes: block.summary.sizeBytes,
   };

@@ -326,6 +326,8 @@ export const BlockNoticeJson = Type.Object(
     hash: HashHex,
     header: BlockHeaderJson,
     txCount: Type.Integer({ minimum: 0 }),
+    /** The block's transaction hashes, in order: a client waiting for many needs no block fetch. */
+    transactionHashes: Type.Array(HashHex, { maxItems: BLOCK_TXS_MAX }),
     eventCount: Type.Integer({ minimum: 0 }),
     sizeBytes: Type.Integer({ minimum: 0 }),
   },

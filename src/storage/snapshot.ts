@@ -48,6 +48,16 @@ import { type LogNodeEntry, METADATA_KEYS, type StateNodeEntry, type Store } fro
 import { corrupt, encodeU64 } from "./store-common.ts";
 
 export const SNAPSHOT_VERSION = 1;
+/**
+ * Entries walked between yields to the event loop. On SQLite every node read is synchronous, so a
+ * walk of the whole state (every 1,000 heights, to export a snapshot) would otherwise hold a
+ * running validator's event loop for seconds: its votes and timers would wait.
+ */
+export const SNAPSHOT_WALK_YIELD_ENTRIES = 256;
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 const HASH_BYTES = 32;
 const KEY_BYTES = 32;
 
@@ -200,6 +210,7 @@ async function* chunksOf(
     entries.push(entry);
     sizeBytes += entrySizeBytes(entry);
     total++;
+    if (total % SNAPSHOT_WALK_YIELD_ENTRIES === 0) await yieldToEventLoop();
     if (total > SNAPSHOT_ENTRIES_MAX) {
       throw new SnapshotError("SNAPSHOT_TOO_LARGE", "the state has more than SNAPSHOT_ENTRIES_MAX entries");
     }
@@ -286,6 +297,7 @@ export async function exportSnapshotChunk(
     entries.push(entry);
     sizeBytes += entrySizeBytes(entry);
     if (chunkFull(entries.length, sizeBytes, chunkEntriesMax)) break;
+    if (entries.length % SNAPSHOT_WALK_YIELD_ENTRIES === 0) await yieldToEventLoop();
   }
   if (entries.length === 0 || !equalBytes(entries[0]!.key, firstKey)) {
     throw chunkError("SNAPSHOT_CHUNK_HASH_MISMATCH", chunkIndex, "no longer starts at its first key");
