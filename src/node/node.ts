@@ -13,7 +13,7 @@ import pino, { type Logger } from "pino";
 import { assert } from "../base/assert.ts";
 import { bytesToHex, equalBytes } from "../base/bytes.ts";
 import { CityLedgerError } from "../base/errors.ts";
-import { BLOCK_EVIDENCE_MAX, BLOCK_SIZE_BYTES_MAX, BLOCK_TXS_MAX } from "../base/limits.ts";
+import { BLOCK_EVIDENCE_MAX, BLOCK_SIZE_BYTES_MAX } from "../base/limits.ts";
 import { type ConsensusValue, suiteSigner } from "../consensus/index.ts";
 import { ed25519Suite, type SignatureSuite } from "../crypto/index.ts";
 import {
