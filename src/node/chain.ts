@@ -56,7 +56,6 @@ import {
   METADATA_KEYS,
   PersistentLedger,
   type Store,
-  transactionIndexEntriesOf,
 } from "../storage/index.ts";
 import { AsyncLock } from "./async-lock.ts";
 import { NodeError } from "./errors.ts";
@@ -90,10 +89,8 @@ export interface DecidedBlock {
 interface Speculation {
   readonly hash: Uint8Array;
   readonly proposed: ProposedBlock;
-  readonly transactionHashes: Uint8Array[];
-  /** Each transaction's contract, for its failure record, and its sender. */
-  readonly contracts: string[];
-  readonly senderKeyIds: Uint8Array[];
+  /** The block's transactions, decoded and checked once (hash, sender, contract at hand). */
+  readonly transactions: readonly ValidTransaction[];
   readonly outcome: ExecutionOutcome;
 }
 
@@ -315,9 +312,7 @@ export class Chain {
           continue;
         }
         const transactions = candidates.map((candidate) => candidate.encoded);
-        const transactionHashes = candidates.map((candidate) => candidate.hash);
-        for (const hash of transactionHashes) this.#ledger.log.append(hash);
-        const stateRoot = await this.#ledger.applyState(outcome.value.updates);
+        const stateRoot = await this.#applyToLedger(candidates, outcome.value);
         const header: BlockHeader = {
           chainId: this.genesis.chainId,
           height: input.height,
@@ -341,14 +336,7 @@ export class Chain {
           previousCertificate: this.#previousCertificate,
         };
         const hash = blockHash(header, this.suite.hash);
-        this.#speculation = {
-          hash,
-          proposed,
-          transactionHashes,
-          contracts: candidates.map((candidate) => candidate.transaction.contract),
-          senderKeyIds: candidates.map((candidate) => candidate.senderKeyId),
-          outcome: outcome.value,
-        };
+        this.#speculation = { hash, proposed, transactions: candidates, outcome: outcome.value };
         return { hash, bytes: encodeProposedBlock(proposed) };
       }
     });
@@ -367,10 +355,10 @@ export class Chain {
         throw error;
       }
       if (!equalBytes(blockHash(proposed.header, this.suite.hash), value.hash)) return "malformed";
-      const transactionHashes = this.#checkProposal(height, proposed);
-      if (transactionHashes === null) return "invalid";
+      const transactions = this.#checkProposal(height, proposed);
+      if (transactions === null) return "invalid";
       await this.#dropSpeculation();
-      const speculation = await this.#execute(value.hash, proposed, transactionHashes);
+      const speculation = await this.#execute(value.hash, proposed, transactions);
       return speculation === null ? "invalid" : "valid";
     });
   }
@@ -392,13 +380,13 @@ export class Chain {
       if (speculation === null || !equalBytes(speculation.hash, input.value.hash)) {
         await this.#dropSpeculation();
         const proposed = decodeProposedBlock(input.value.bytes);
-        const transactionHashes = this.#checkProposal(input.height, proposed);
-        if (transactionHashes === null) {
+        const transactions = this.#checkProposal(input.height, proposed);
+        if (transactions === null) {
           throw new NodeError("NODE_DECIDED_INVALID", "a decided block fails validation on this node", {
             height: input.height,
           });
         }
-        speculation = await this.#execute(input.value.hash, proposed, transactionHashes);
+        speculation = await this.#execute(input.value.hash, proposed, transactions);
         if (speculation === null) {
           throw new NodeError("NODE_DECIDED_INVALID", "a decided block fails execution on this node", {
             height: input.height,
@@ -407,10 +395,15 @@ export class Chain {
       }
       const { header, transactions, evidence } = speculation.proposed;
       const block: Block = { header, transactions, evidence, certificate: input.certificate };
-      const events = blockEventsOf(speculation.outcome, speculation.contracts);
-      const firstLogIndex = this.#ledger.log.size - speculation.transactionHashes.length;
+      const events = blockEventsOf(speculation.outcome, speculation.transactions);
+      const firstLogIndex = this.#ledger.log.size - speculation.transactions.length;
       await this.#ledger.commit(block, {
-        transactions: transactionIndexEntriesOf(block.transactions, this.suite.hash),
+        // From the checked transactions: decoding every one again here would repeat that work.
+        transactions: speculation.transactions.map((valid) => ({
+          hash: valid.hash,
+          senderKeyId: valid.senderKeyId,
+          contract: valid.transaction.contract,
+        })),
         events,
         ...(speculation.proposed.previousCertificate === null
           ? {}
@@ -430,8 +423,8 @@ export class Chain {
       return {
         block,
         hash: input.value.hash,
-        transactionHashes: speculation.transactionHashes,
-        senderKeyIds: speculation.senderKeyIds,
+        transactionHashes: speculation.transactions.map((valid) => valid.hash),
+        senderKeyIds: speculation.transactions.map((valid) => valid.senderKeyId),
         receipts: speculation.outcome.receipts,
         events,
         firstLogIndex,
@@ -445,8 +438,8 @@ export class Chain {
       : commitCertificateHash(this.#previousCertificate, this.suite.hash);
   }
 
-  /** Everything but execution; the transactions' hashes, or null when the proposal is invalid. */
-  #checkProposal(height: bigint, proposed: ProposedBlock): Uint8Array[] | null {
+  /** Everything but execution; the checked transactions, or null when the proposal is invalid. */
+  #checkProposal(height: bigint, proposed: ProposedBlock): ValidTransaction[] | null {
     const { header } = proposed;
     if (header.chainId !== this.genesis.chainId || header.height !== height) return null;
     if (!equalBytes(header.previousBlockHash, this.headHash)) return null;
@@ -479,7 +472,7 @@ export class Chain {
       throw error;
     }
     for (const item of proposed.evidence) if (!this.#evidenceValid(item, height)) return null;
-    const hashes: Uint8Array[] = [];
+    const transactions: ValidTransaction[] = [];
     for (const encoded of proposed.transactions) {
       const hash = hashEncodedTransaction(encoded, this.suite.hash);
       const result = validateTransaction(encoded, {
@@ -492,9 +485,9 @@ export class Chain {
         signatureVerified: this.#verified.has(bytesToHex(hash)),
       });
       if (!result.ok) return null;
-      hashes.push(hash);
+      transactions.push(result.value);
     }
-    return hashes;
+    return transactions;
   }
 
   /**
@@ -540,39 +533,18 @@ export class Chain {
   async #execute(
     hash: Uint8Array,
     proposed: ProposedBlock,
-    transactionHashes: Uint8Array[],
+    transactions: readonly ValidTransaction[],
   ): Promise<Speculation | null> {
     assert(this.#speculation === null, "one speculation at a time");
     const { header } = proposed;
-    const transactions = proposed.transactions.map((encoded, index) => {
-      const result = validateTransaction(encoded, {
-        chainId: this.genesis.chainId,
-        suite: this.suite,
-        height: header.height,
-        nonceNextOf: () => 0n,
-        nonceAheadMax: 2n ** 64n,
-        signatureVerified: true,
-      });
-      assert(result.ok, "checked transactions stay valid");
-      assert(equalBytes(result.value.hash, transactionHashes[index]!), "hashes are the checked ones");
-      return result.value;
-    });
     const outcome = executeBlock(
       { chainId: header.chainId, height: header.height, timeMs: header.timeMs, suite: this.suite },
       transactions,
       this.#committedStateReader(),
     );
     if (!outcome.ok) return null;
-    for (const transactionHash of transactionHashes) this.#ledger.log.append(transactionHash);
-    const stateRoot = await this.#ledger.applyState(outcome.value.updates);
-    const speculation: Speculation = {
-      hash,
-      proposed,
-      transactionHashes,
-      contracts: transactions.map((transaction) => transaction.transaction.contract),
-      senderKeyIds: transactions.map((transaction) => transaction.senderKeyId),
-      outcome: outcome.value,
-    };
+    const stateRoot = await this.#applyToLedger(transactions, outcome.value);
+    const speculation: Speculation = { hash, proposed, transactions, outcome: outcome.value };
     this.#speculation = speculation;
     if (
       BigInt(this.#ledger.log.size) !== header.logSize ||
@@ -583,6 +555,12 @@ export class Chain {
       return null;
     }
     return speculation;
+  }
+
+  /** Appends the transactions to the log and their state updates to the tree; the new state root. */
+  #applyToLedger(transactions: readonly ValidTransaction[], outcome: ExecutionOutcome): Promise<Uint8Array> {
+    for (const transaction of transactions) this.#ledger.log.append(transaction.hash);
+    return this.#ledger.applyState(outcome.updates);
   }
 
   /** Forgets the speculation: the ledger is reopened at the committed head. */
@@ -604,8 +582,8 @@ export class Chain {
 const EMPTY_CERTIFICATE: CommitCertificate = { height: 0n, round: 0, blockHash: ZERO_HASH, signatures: [] };
 
 /** The block's events: the contracts' events, then a failure record for each failed transaction. */
-function blockEventsOf(outcome: ExecutionOutcome, contracts: readonly string[]): BlockEvent[] {
-  assert(outcome.receipts.length === contracts.length, "one receipt per transaction");
+function blockEventsOf(outcome: ExecutionOutcome, transactions: readonly ValidTransaction[]): BlockEvent[] {
+  assert(outcome.receipts.length === transactions.length, "one receipt per transaction");
   const events: BlockEvent[] = outcome.events.map((event) => ({
     txIndex: event.txIndex,
     eventIndex: event.eventIndex,
@@ -621,7 +599,7 @@ function blockEventsOf(outcome: ExecutionOutcome, contracts: readonly string[]):
       txIndex,
       // A failed transaction emits no events of its own, so its failure record is event 0.
       eventIndex: 0,
-      contract: contracts[txIndex]!,
+      contract: transactions[txIndex]!.transaction.contract,
       type: TRANSACTION_FAILED_EVENT,
       data: encodeFailure(receipt.errorCode ?? "FAILED", error?.message ?? ""),
     });

@@ -507,10 +507,7 @@ export class CityLedgerNode implements NodeService {
     const { block } = decided;
     this.mempool.removeCommitted(decided.transactionHashes);
     for (const senderKeyId of decided.senderKeyIds) this.#committedNonces.delete(bytesToHex(senderKeyId));
-    this.mempool.recheck(
-      (senderKeyId) => this.#committedNonce(senderKeyId),
-      decided.receipts.length === 0 ? [] : senderKeyIdsOf(decided),
-    );
+    this.mempool.recheck((senderKeyId) => this.#committedNonce(senderKeyId), decided.senderKeyIds);
     this.mempool.evictExpired(Date.now(), block.header.height + 1n);
     this.metrics.chainHeight.set(Number(block.header.height));
     this.metrics.blocksCommitted.inc();
@@ -710,14 +707,14 @@ export class CityLedgerNode implements NodeService {
       ...(filter.afterLogIndex === undefined ? {} : { afterLogIndex: filter.afterLogIndex }),
       limit: limit + EVENTS_PER_TRANSACTION_MAX,
     });
-    if (stored.length <= limit) return stored.map((event) => ({ ...event }));
+    if (stored.length <= limit) return stored;
     // Keep whole transactions only: cut before the first transaction that crosses `limit`.
     const crossing = stored[limit]!.logIndex;
     let end = limit;
     while (end > 0 && stored[end - 1]!.logIndex === crossing) end--;
     // One transaction never has more events than a page holds, so a page is never empty.
     assert(end > 0, "a page holds at least one whole transaction");
-    return stored.slice(0, end).map((event) => ({ ...event }));
+    return stored.slice(0, end);
   }
 
   async notaryRecord(documentHash: Uint8Array) {
@@ -784,11 +781,6 @@ function summaryOf(
     evidenceCount: block.evidence.length,
     sizeBytes,
   };
-}
-
-/** The senders of a decided block's transactions (their nonces moved). */
-function senderKeyIdsOf(decided: DecidedBlock): Uint8Array[] {
-  return decided.senderKeyIds.slice();
 }
 
 function plainDetails(

@@ -11,6 +11,7 @@ import type { ValidatorSet } from "../ledger/validator-set.ts";
 import type { ExecutionResult } from "../sdk/json-codec.ts";
 import type { TransactionReceipt } from "../sdk/receipt.ts";
 import type { StateProof } from "../state/state-proof.ts";
+import type { StoredEvent as ChainEvent } from "../storage/store.ts";
 
 /** Why a submitted transaction was not admitted; stable codes, mapped to HTTP by the API. */
 export type SubmitRefusalCode =
@@ -96,15 +97,8 @@ export interface StateRead {
   readonly encodedProof: Uint8Array;
 }
 
-export interface ChainEvent {
-  readonly height: bigint;
-  readonly txIndex: number;
-  readonly eventIndex: number;
-  readonly logIndex: number;
-  readonly contract: string;
-  readonly type: string;
-  readonly data: Uint8Array;
-}
+/** An event as the store indexes it (the API serves it as is). */
+export type { StoredEvent as ChainEvent } from "../storage/store.ts";
 
 export interface EventFilter {
   readonly contract?: string;
