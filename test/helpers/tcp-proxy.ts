@@ -164,8 +164,8 @@ export class TcpProxy {
 
   private resetPair(pair: Pair): void {
     this.pairs.delete(pair);
-    if (!pair.client.destroyed) pair.client.resetAndDestroy();
-    if (pair.target !== null && !pair.target.destroyed) pair.target.resetAndDestroy();
+    resetSocket(pair.client);
+    if (pair.target !== null) resetSocket(pair.target);
   }
 
   private closePair(pair: Pair): void {
@@ -173,4 +173,15 @@ export class TcpProxy {
     pair.client.destroy();
     pair.target?.destroy();
   }
+}
+
+/**
+ * Resets a connected socket (RST, as a failing network does). A socket still connecting is only
+ * destroyed: `resetAndDestroy` defers the reset until it connects, and one whose connection then
+ * fails was seen to keep Node's exit-time handle cleanup spinning (a test file that never ended).
+ */
+function resetSocket(socket: Socket): void {
+  if (socket.destroyed) return;
+  if (socket.connecting) socket.destroy();
+  else socket.resetAndDestroy();
 }
