@@ -221,6 +221,7 @@ export class SimApplication {
       logRoot: this.suite.hash(concatBytes(this.logRoot, txRoot)),
       logSize: this.logSize + BigInt(transactions.length),
       stateRoot: this.suite.hash(concatBytes(this.stateRoot, txRoot)),
+      receiptRoot: ZERO_HASH,
       validatorSetHash: validatorSetHash(this.setAt(height), this.suite),
       nextValidatorSetHash: validatorSetHash(this.setAt(height + 1n), this.suite),
       evidenceRoot: evidenceRoot(evidence, this.suite.hash),

@@ -45,6 +45,7 @@ function chain(): HeaderLink[] {
       logRoot: new Uint8Array(32),
       logSize: 0n,
       stateRoot: new Uint8Array(32),
+      receiptRoot: new Uint8Array(32).fill(9),
       validatorSetHash: validatorSetHash(keyed.set, suite),
       nextValidatorSetHash: validatorSetHash(setAt(height + 1n).set, suite),
       evidenceRoot: evidenceRoot([], suite.hash),

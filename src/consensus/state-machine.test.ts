@@ -47,6 +47,7 @@ function headerValue(
     logRoot: new Uint8Array(32).fill(3),
     logSize: 0n,
     stateRoot: new Uint8Array(32).fill(4),
+    receiptRoot: new Uint8Array(32).fill(9),
     validatorSetHash: validatorSetHash(set, suite),
     nextValidatorSetHash: validatorSetHash(set, suite),
     evidenceRoot: evidenceRoot([], suite.hash),

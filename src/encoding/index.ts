@@ -12,4 +12,11 @@ export {
   type ValueMap,
   writeValue,
 } from "./value.ts";
+export {
+  type Json,
+  ValueJsonError,
+  type ValueJsonErrorCode,
+  valueFromJson,
+  valueToJson,
+} from "./value-json.ts";
 export { Writer } from "./writer.ts";

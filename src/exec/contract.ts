@@ -29,6 +29,29 @@ export interface ContractState {
   delete(table: string, id: Uint8Array): void;
 }
 
+/** The signer's membership, as attested by an organization's admin and active at this block. */
+export interface MemberIdentity {
+  readonly organization: string;
+  readonly department: string;
+  /** Sorted, without duplicates. */
+  readonly roles: readonly string[];
+}
+
+/** Who is calling: the transaction's signer, and the contract that made this call if any. */
+export interface CallerIdentity {
+  /** Key id of the transaction's signer (the same across nested calls). */
+  readonly keyId: Uint8Array;
+  /** The contract that called, or null when the transaction called this contract directly. */
+  readonly contract: string | null;
+  /** The signer's active membership, or null for a signer no organization attested. */
+  readonly member: MemberIdentity | null;
+}
+
+export interface ContractCallOptions {
+  /** A read-only call fails with EXEC_READ_ONLY at its first write or emit. */
+  readonly readOnly: boolean;
+}
+
 /** What a contract knows of the transaction it executes and of the block around it. */
 export interface ContractContext {
   readonly chainId: string;
@@ -43,23 +66,55 @@ export interface ContractContext {
   readonly state: ContractState;
   /** Emits an event (data is canonically encoded); kept only when the transaction succeeds. */
   emit(type: string, data: ValueMap): void;
+  readonly caller: CallerIdentity;
+  /** True inside a read-only call or a query: writes and emits fail the call. */
+  readonly readOnly: boolean;
+  /** Gas left for the rest of the transaction. */
+  readonly gasRemaining: bigint;
+  /**
+   * Charges gas (amount >= 0). Returns false when the transaction has run out: the charge is
+   * recorded as a violation (EXEC_OUT_OF_GAS) and the contract should return at once.
+   */
+  chargeGas(amount: bigint): boolean;
+  /**
+   * Calls another contract within this transaction (depth bounded by CALL_DEPTH_MAX), as
+   * `caller.contract` = this contract. Its writes join this call's on success and are dropped
+   * on failure; the failure is returned, and the caller decides whether to fail too.
+   */
+  call(contract: string, method: string, args: Value, options: ContractCallOptions): Result<Value, ExecutionError>;
+  /**
+   * Checks the rule of permission `name` of this contract (set by governance through the
+   * `permission` contract) for the caller: ok, or PERMISSION_DENIED. No rule: ok.
+   */
+  require(permission: string): Result<void, ExecutionError>;
 }
 
 export interface SystemContract {
   /** The `contract` field of the transactions it executes (CONTRACT_NAME_PATTERN). */
   readonly name: string;
-  execute(context: ContractContext, method: string, args: Value): Result<void, ExecutionError>;
+  /** Returns the method's result (null when it has none), or why it failed. */
+  execute(context: ContractContext, method: string, args: Value): Result<Value, ExecutionError>;
 }
+
+/**
+ * A native contract: a system contract that may also take a section of the genesis document's
+ * `initialState` (its own shape, documented by the module). `initialize` runs once, at block 1
+ * before the first transaction, with `caller.contract = "genesis"`, in the order of
+ * INITIAL_STATE_ORDER (src/exec/execute-block.ts); a failure makes the genesis invalid.
+ */
+export type NativeContract = SystemContract & {
+  initialize?(context: ContractContext, section: Value): Result<Value, ExecutionError>;
+};
 
 /** Contracts by name; lookup only, so no result depends on an iteration order. */
 export interface ContractRegistry {
-  get(name: string): SystemContract | undefined;
+  get(name: string): NativeContract | undefined;
   /** The names, sorted. */
   readonly names: readonly string[];
 }
 
-export function createContractRegistry(contracts: readonly SystemContract[]): ContractRegistry {
-  const byName = new Map<string, SystemContract>();
+export function createContractRegistry(contracts: readonly NativeContract[]): ContractRegistry {
+  const byName = new Map<string, NativeContract>();
   for (const contract of contracts) {
     assert(CONTRACT_NAME_PATTERN.test(contract.name), "a system contract has a valid name");
     assert(!byName.has(contract.name), "system contract names are unique");
@@ -71,4 +126,23 @@ export function createContractRegistry(contracts: readonly SystemContract[]): Co
     get: (name) => byName.get(name),
     names,
   };
+}
+
+/**
+ * The sandbox for deployed contracts (src/exec/sandbox). A block opens one `SandboxBlock`
+ * (a fresh QuickJS runtime, so memory behaves the same on every node and in every replay),
+ * loads the contracts its transactions call, and closes it after the block.
+ */
+export interface SandboxEngine {
+  openBlock(): SandboxBlock;
+}
+
+export interface SandboxBlock {
+  /**
+   * A deployed contract's code as a system contract, compiled once per block per code hash.
+   * Fails with EXEC_CONTRACT_INVALID when the code does not compile or breaks the sandbox's rules.
+   */
+  load(name: string, codeHash: Uint8Array, code: Uint8Array): Result<SystemContract, ExecutionError>;
+  /** Frees the runtime; the block's contracts may not be used afterwards. */
+  close(): void;
 }

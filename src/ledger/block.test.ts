@@ -25,6 +25,7 @@ const header: BlockHeader = {
   logRoot: hash(4),
   logSize: 40n,
   stateRoot: hash(5),
+  receiptRoot: hash(9),
   validatorSetHash: hash(6),
   nextValidatorSetHash: hash(6),
   evidenceRoot: hash(7),

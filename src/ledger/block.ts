@@ -1,15 +1,17 @@
 /**
  * Block headers and blocks (docs/PROTOCOL.md, "Block header", "Block").
  *
- * Header, in order: u8 version (1) | string chainId | u64 height | u64 timeMs |
+ * Header, in order: u8 version (2) | string chainId | u64 height | u64 timeMs |
  *   previousBlockHash (32) | previousCommitHash (32) | txRoot (32) | u32 txCount |
- *   logRoot (32) | u64 logSize | stateRoot (32) | validatorSetHash (32) |
+ *   logRoot (32) | u64 logSize | stateRoot (32) | receiptRoot (32) | validatorSetHash (32) |
  *   nextValidatorSetHash (32) | evidenceRoot (32) | proposer key id (32)
  * blockHash = HASH(domain("cityledger/block-header/v1") || header encoding)
  *
  * txRoot is the RFC 9162 root over this block's transaction hashes; logRoot/logSize are the
  * transparency log (every transaction ever) after this block; stateRoot is the state tree
- * after executing this block. Height 1 is the first block; its previous hashes are those of
+ * after executing this block; receiptRoot is the RFC 9162 root over the hashes of this block's
+ * execution receipts, in block order (src/exec/receipt.ts), so a receipt's outcome, gas and
+ * events are provable like the transaction itself. Height 1 is the first block; its previous hashes are those of
  * the genesis document and 32 zero bytes.
  * @module
  */
@@ -32,7 +34,7 @@ import { LedgerError } from "./errors.ts";
 import { merkleRoot } from "./merkle-proof.ts";
 import { hashEncodedTransaction } from "./transaction.ts";
 
-export const BLOCK_HEADER_VERSION = 1;
+export const BLOCK_HEADER_VERSION = 2;
 export const BLOCK_VERSION = 1;
 /** Version byte of a proposed block (the consensus value: a block without its certificate). */
 export const PROPOSED_BLOCK_VERSION = 1;
@@ -52,6 +54,8 @@ export interface BlockHeader {
   readonly logRoot: Uint8Array;
   readonly logSize: bigint;
   readonly stateRoot: Uint8Array;
+  /** RFC 9162 root over the block's receipt hashes (the empty-tree root for no transactions). */
+  readonly receiptRoot: Uint8Array;
   readonly validatorSetHash: Uint8Array;
   readonly nextValidatorSetHash: Uint8Array;
   readonly evidenceRoot: Uint8Array;
@@ -71,6 +75,7 @@ export function writeBlockHeader(writer: Writer, header: BlockHeader): void {
     .fixedBytes(header.logRoot, HASH_BYTES)
     .u64(header.logSize)
     .fixedBytes(header.stateRoot, HASH_BYTES)
+    .fixedBytes(header.receiptRoot, HASH_BYTES)
     .fixedBytes(header.validatorSetHash, HASH_BYTES)
     .fixedBytes(header.nextValidatorSetHash, HASH_BYTES)
     .fixedBytes(header.evidenceRoot, HASH_BYTES)
@@ -93,6 +98,7 @@ export function readBlockHeader(reader: Reader): BlockHeader {
     logRoot: reader.fixedBytes(HASH_BYTES, "logRoot"),
     logSize: reader.u64("logSize"),
     stateRoot: reader.fixedBytes(HASH_BYTES, "stateRoot"),
+    receiptRoot: reader.fixedBytes(HASH_BYTES, "receiptRoot"),
     validatorSetHash: reader.fixedBytes(HASH_BYTES, "validatorSetHash"),
     nextValidatorSetHash: reader.fixedBytes(HASH_BYTES, "nextValidatorSetHash"),
     evidenceRoot: reader.fixedBytes(HASH_BYTES, "evidenceRoot"),

@@ -48,6 +48,7 @@ function makeHeader(set: ValidatorSet, transactions: Uint8Array[] = []): BlockHe
     logRoot: new Uint8Array(32).fill(3),
     logSize: 12n,
     stateRoot: new Uint8Array(32).fill(4),
+    receiptRoot: new Uint8Array(32).fill(9),
     validatorSetHash: validatorSetHash(set, suite),
     nextValidatorSetHash: validatorSetHash(set, suite),
     evidenceRoot: evidenceRoot([], suite.hash),

@@ -12,17 +12,18 @@ const genesis: Genesis = {
   genesisTimeMs: 1_700_000_000_000n,
   validatorSet: canonicalValidatorSet("ed25519", [{ publicKey: key.publicKey, power: 10n }]),
   nodes: [{ name: "node-1", nodeKey: key.publicKey }],
+  initialState: {},
 };
 
 describe("genesis document", () => {
   it("encodes and hashes to the vector of docs/PROTOCOL.md", () => {
     assert.equal(
       bytesToHex(encodeGenesis(genesis)),
-      "010000000b766563746f722d63697479010000018bcfe56800010100000001000000208a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c000000000000000a00000001000000066e6f64652d318a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c",
+      "020000000b766563746f722d63697479010000018bcfe56800010100000001000000208a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c000000000000000a00000001000000066e6f64652d318a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c000000050700000000",
     );
     assert.equal(
       bytesToHex(genesisHash(genesis, ed25519Suite)),
-      "0cb750dca89d853a286023d8c3773b12123a2903531fffbaa86aa14aac9c32e9",
+      "45423533bb889ff05811c42d467967c9d4fa9d04c366a69c65c447cdc5e9d51f",
     );
   });
 

@@ -2,8 +2,9 @@
  * The genesis document: what every node of a chain agrees on before block 1 (docs/PROTOCOL.md,
  * "Genesis"). Its hash is block 1's previousBlockHash, so a chain is anchored to one document.
  *
- * Encoding: u8 version (1) | string chainId | u8 suite code | u64 genesisTimeMs |
- *   validator set encoding (unprefixed) | u32 node count | per node: string name, 32-byte Ed25519 node key
+ * Encoding: u8 version (2) | string chainId | u8 suite code | u64 genesisTimeMs |
+ *   validator set encoding (unprefixed) | u32 node count | per node: string name, 32-byte Ed25519 node key |
+ *   bytes≤1 MiB initialState (a canonical value: a map keyed by native contract name)
  * genesisHash = HASH(domain("cityledger/genesis/v1") || encoding)
  *
  * Nodes are the peers admitted to the network (their transport keys, always Ed25519); the
@@ -15,12 +16,15 @@ import { compareBytes } from "../base/bytes.ts";
 import { CHAIN_ID_BYTES_MAX } from "../base/limits.ts";
 import { type SignatureSuite, SUITE_CODES } from "../crypto/suite.ts";
 import { DOMAIN_TAGS, domainSeparated } from "../encoding/domain.ts";
+import { encodeValue, type ValueMap } from "../encoding/value.ts";
 import { Writer } from "../encoding/writer.ts";
 import { LedgerError } from "./errors.ts";
 import { CHAIN_ID_PATTERN } from "./validate-transaction.ts";
 import { checkValidatorSet, encodeValidatorSet, type ValidatorSet } from "./validator-set.ts";
 
-export const GENESIS_VERSION = 1;
+export const GENESIS_VERSION = 2;
+/** The encoded initial state (organizations, members, committee, permissions, parameters). */
+export const GENESIS_INITIAL_STATE_BYTES_MAX = 1024 * 1024;
 /** Peers a genesis document admits (a city's departments, districts and agencies). */
 export const GENESIS_NODES_MAX = 256;
 export const NODE_NAME_BYTES_MAX = 64;
@@ -37,6 +41,11 @@ export interface Genesis {
   readonly validatorSet: ValidatorSet;
   readonly genesisTimeMs: bigint;
   readonly nodes: readonly GenesisNode[];
+  /**
+   * The state block 1 starts from, by native contract name (`org`, `member`, `permission`,
+   * `governance`, `registry`); each contract's `initialize` reads its own section. {} for none.
+   */
+  readonly initialState: ValueMap;
 }
 
 /** Checks a genesis document; throws LedgerError naming what is wrong. */
@@ -48,6 +57,9 @@ export function checkGenesis(genesis: Genesis, suite: SignatureSuite): void {
   if (genesis.genesisTimeMs < 0n) throw new LedgerError("GENESIS_INVALID", "the genesis time is negative");
   if (genesis.nodes.length === 0 || genesis.nodes.length > GENESIS_NODES_MAX) {
     throw new LedgerError("GENESIS_INVALID", `a genesis admits 1 to ${GENESIS_NODES_MAX} nodes`);
+  }
+  if (encodeValue(genesis.initialState).length > GENESIS_INITIAL_STATE_BYTES_MAX) {
+    throw new LedgerError("GENESIS_INVALID", "the initial state is larger than 1 MiB");
   }
   const names = new Set<string>();
   for (let index = 0; index < genesis.nodes.length; index++) {
@@ -82,6 +94,7 @@ export function encodeGenesis(genesis: Genesis): Uint8Array {
     writer.string(node.name, NODE_NAME_BYTES_MAX);
     writer.fixedBytes(node.nodeKey, NODE_KEY_BYTES);
   }
+  writer.bytes(encodeValue(genesis.initialState), GENESIS_INITIAL_STATE_BYTES_MAX);
   return writer.finish();
 }
 

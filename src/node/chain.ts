@@ -27,6 +27,7 @@ import {
   type ExecutionOutcome,
   type TransactionReceipt as ExecutionReceipt,
   executeBlock,
+  receiptRoot,
   type StateReader,
 } from "../exec/index.ts";
 import { type Genesis, genesisHash } from "../ledger/genesis.ts";
@@ -324,6 +325,7 @@ export class Chain {
           logRoot: this.#ledger.log.root(),
           logSize: BigInt(this.#ledger.log.size),
           stateRoot,
+          receiptRoot: receiptRoot(outcome.value.receipts, this.suite.hash),
           validatorSetHash: this.#validatorSetHash,
           nextValidatorSetHash: this.#validatorSetHash,
           evidenceRoot: evidenceRoot(evidence, this.suite.hash),
@@ -549,7 +551,8 @@ export class Chain {
     if (
       BigInt(this.#ledger.log.size) !== header.logSize ||
       !equalBytes(this.#ledger.log.root(), header.logRoot) ||
-      !equalBytes(stateRoot, header.stateRoot)
+      !equalBytes(stateRoot, header.stateRoot) ||
+      !equalBytes(receiptRoot(outcome.value.receipts, this.suite.hash), header.receiptRoot)
     ) {
       await this.#dropSpeculation();
       return null;

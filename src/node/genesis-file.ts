@@ -1,6 +1,8 @@
 /**
  * The genesis file (JSON): the chain id, the suite, the genesis time, the validators and the
- * admitted nodes. Checked with a schema and then with checkGenesis; written by `cityledger init`.
+ * admitted nodes, and the initial state (organizations, members, committee, permissions,
+ * parameters; in the value JSON form of docs/PROTOCOL.md 1.1.1). Checked with a schema and then
+ * with checkGenesis; written by `cityledger init`.
  * @module
  */
 import { readFileSync } from "node:fs";
@@ -10,6 +12,7 @@ import { bytesToHex, hexToBytes } from "../base/bytes.ts";
 import { CityLedgerError } from "../base/errors.ts";
 import { VALIDATORS_MAX } from "../base/limits.ts";
 import { type SignatureSuite, type SuiteName, suiteByName } from "../crypto/index.ts";
+import { ValueJsonError, type ValueMap, valueFromJson, valueToJson } from "../encoding/index.ts";
 import { checkGenesis, GENESIS_NODES_MAX, type Genesis } from "../ledger/genesis.ts";
 import { canonicalValidatorSet } from "../ledger/index.ts";
 import { NodeError } from "./errors.ts";
@@ -45,6 +48,8 @@ export const GenesisFileSchema = Type.Object(
       ),
       { minItems: 1, maxItems: GENESIS_NODES_MAX },
     ),
+    /** Sections by native contract name, in the value JSON form. Absent: {}. */
+    initialState: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   },
   { additionalProperties: false },
 );
@@ -69,7 +74,17 @@ export function parseGenesisFile(json: unknown): LoadedGenesis {
   const suite = suiteByName(json.suite as SuiteName);
   const validatorNames = new Map<string, string>();
   for (const validator of json.validators) validatorNames.set(validator.publicKey, validator.name ?? "");
+  let initialState: ValueMap;
+  try {
+    initialState = valueFromJson(json.initialState ?? {}) as ValueMap;
+  } catch (error) {
+    if (!(error instanceof ValueJsonError)) throw error;
+    throw new NodeError("NODE_GENESIS_INVALID", `genesis field /initialState${error.message.slice(1)}`, {
+      field: "/initialState",
+    });
+  }
   const genesis: Genesis = {
+    initialState,
     chainId: json.chainId,
     genesisTimeMs: BigInt(json.genesisTimeMs),
     validatorSet: canonicalValidatorSet(
@@ -135,5 +150,6 @@ export function genesisFileOf(loaded: LoadedGenesis): GenesisFile {
       };
     }),
     nodes: genesis.nodes.map((node) => ({ name: node.name, nodeKey: bytesToHex(node.nodeKey) })),
+    initialState: valueToJson(genesis.initialState) as Record<string, unknown>,
   };
 }

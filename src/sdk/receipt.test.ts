@@ -134,6 +134,7 @@ function buildChain() {
       logRoot: log.root(),
       logSize: BigInt(log.size),
       stateRoot: sha256(utf8(`state ${position}`)),
+      receiptRoot: sha256(utf8(`receipts ${position}`)),
       validatorSetHash: validatorSetHash(step.signing.set, suite),
       nextValidatorSetHash: validatorSetHash(step.next.set, suite),
       evidenceRoot: evidenceRoot([], suite.hash),

@@ -92,6 +92,7 @@ export const BlockHeaderJson = Type.Object(
     logRoot: HashHex,
     logSize: U64String,
     stateRoot: HashHex,
+    receiptRoot: HashHex,
     validatorSetHash: HashHex,
     nextValidatorSetHash: HashHex,
     evidenceRoot: HashHex,

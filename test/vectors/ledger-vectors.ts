@@ -71,6 +71,7 @@ function suiteVectors(suite: SignatureSuite) {
     logRoot: new Uint8Array(32).fill(0x03),
     logSize: 1234n,
     stateRoot: new Uint8Array(32).fill(0x04),
+    receiptRoot: new Uint8Array(32).fill(0x09),
     validatorSetHash: setHash,
     nextValidatorSetHash: setHash,
     evidenceRoot: evidenceRoot([], suite.hash),

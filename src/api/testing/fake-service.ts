@@ -457,6 +457,7 @@ export class FakeNodeService implements NodeService {
       logRoot: this.#log.root(),
       logSize: BigInt(this.#log.size),
       stateRoot: this.#tree.root,
+          receiptRoot: new Uint8Array(32),
       validatorSetHash: setHash,
       nextValidatorSetHash: setHash,
       evidenceRoot: evidenceRoot([], SUITE.hash),

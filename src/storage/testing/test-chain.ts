@@ -161,6 +161,7 @@ export class TestChain {
       logRoot: roots.logRoot,
       logSize: BigInt(roots.logSize),
       stateRoot: roots.stateRoot,
+      receiptRoot: roots.stateRoot,
       validatorSetHash: setHash,
       nextValidatorSetHash: setHash,
       evidenceRoot: evidenceRoot([], hash),
