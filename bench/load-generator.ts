@@ -30,13 +30,9 @@ import WebSocket from "ws";
 import { bytesToHex, hexToBytes } from "../src/base/bytes.ts";
 import { ed25519Suite } from "../src/crypto/index.ts";
 import { decodeNonceValue, nonceKeyOf } from "../src/exec/index.ts";
-import {
-  encodeTransaction,
-  hashEncodedTransaction,
-  keyIdOf,
-  type TransactionBody,
-  transactionSigningBytes,
-} from "../src/ledger/index.ts";
+import { keyIdOf } from "../src/ledger/index.ts";
+import { freshSender, notaryRecordBody, signNotaryRecord } from "./notary-records.ts";
+import { type LatencySummary, percentile, summarizeLatencies } from "./stats.ts";
 
 const suite = ed25519Suite;
 /** Transactions per batch request at most (the API's API_BATCH_TXS_MAX). */
@@ -95,7 +91,7 @@ export interface PhaseResult {
   readonly committedInWindow: number;
   readonly blocksInWindow: number;
   /** Latency of the window's accepted transactions that committed, in ms. */
-  readonly latencyMs: { readonly p50: number; readonly p99: number; readonly max: number } | null;
+  readonly latencyMs: LatencySummary | null;
   /** Accepted in the window but not seen committed by the end of the drain. */
   readonly notCommitted: number;
   /**
@@ -158,12 +154,6 @@ interface PhaseBook {
 
 function send(message: FromGenerator): void {
   process.send?.(message);
-}
-
-function percentile(sorted: Float64Array, fraction: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1));
-  return sorted[index]!;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -377,11 +367,11 @@ class Generator {
     const nodeCount = this.nodes.length;
     const senderCount = Math.max(SENDERS_MIN, Math.ceil(count / TXS_PER_SENDER_MAX));
     const perNode = Math.ceil(senderCount / nodeCount);
-    const senders = Array.from({ length: perNode * nodeCount }, () => {
-      const seed = new Uint8Array(32);
-      crypto.getRandomValues(seed);
-      return { key: suite.keyPairFromSeed(seed), nonce: 0n, last: -1 };
-    });
+    const senders = Array.from({ length: perNode * nodeCount }, () => ({
+      key: freshSender(),
+      nonce: 0n,
+      last: -1,
+    }));
     const book: PhaseBook = {
       hashIndex: new Map(),
       submitMs: new Float64Array(count).fill(Number.NaN),
@@ -398,7 +388,6 @@ class Generator {
       ),
     };
     const streams: Batch[][] = this.nodes.map(() => []);
-    const encoder = new TextEncoder();
     // Each node's share, transaction by transaction, round-robin over that node's senders.
     const shares = this.nodes.map(
       (_, node) => Math.floor(count / nodeCount) + (node < count % nodeCount ? 1 : 0),
@@ -413,30 +402,16 @@ class Generator {
         const sender = senders[senderIndex]!;
         book.senderOf[index] = senderIndex;
         book.nonceOf[index] = Number(sender.nonce);
-        const body: TransactionBody = {
-          suiteCode: suite.code,
+        const body = notaryRecordBody(
           chainId,
-          senderPublicKey: sender.key.publicKey,
-          nonce: sender.nonce,
-          expiryHeight: 1_000_000_000n,
-          contract: "notary",
-          method: "anchor",
-          args: {
-            algorithm: "sha256",
-            documentHash: suite.hash(encoder.encode(`bench/${process.pid}/${this.documentCounter++}`)),
-            title: `benchmark document ${this.documentCounter}`,
-            documentType: "report",
-          },
-          privateReferences: [],
-        };
+          sender.key.publicKey,
+          sender.nonce,
+          `${process.pid}/${this.documentCounter++}`,
+        );
         sender.nonce += 1n;
         book.previousOf[index] = sender.last;
         sender.last = index;
-        const encoded = encodeTransaction({
-          ...body,
-          signature: suite.sign(sender.key.privateKey, transactionSigningBytes(body)),
-        });
-        const hashHex = bytesToHex(hashEncodedTransaction(encoded, suite.hash));
+        const { encoded, hashHex } = signNotaryRecord(body, sender.key);
         book.hashIndex.set(hashHex, index);
         book.hashes.push(hashHex);
         book.nodeOf[index] = node;
@@ -717,7 +692,7 @@ class Generator {
       if (previous === -1 || !Number.isNaN(book.commitMs[previous]!)) heads.push(index);
     }
     const notCommittedSamples = await this.describeStuck(book, heads.slice(0, 3));
-    const sorted = Float64Array.from(latencies).sort();
+    const sorted = latencies;
     const sortedLags = Float64Array.from(lags).sort();
     const sortedFetches = Float64Array.from(this.blockFetchTimes).sort();
     const windowMs = this.windowEndMs - this.windowStartMs;
@@ -734,10 +709,7 @@ class Generator {
       requestsInFlightMax,
       committedInWindow: this.committedInWindow,
       blocksInWindow: this.blocksInWindow,
-      latencyMs:
-        sorted.length === 0
-          ? null
-          : { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), max: sorted[sorted.length - 1]! },
+      latencyMs: summarizeLatencies(sorted),
       notCommitted,
       notCommittedHeads: heads.length,
       notCommittedSamples,

@@ -26,6 +26,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { freePorts, TESTNET_CONSENSUS } from "../src/cli/node-commands.ts";
 import { writeNetworkLayout } from "../src/node/network-layout.ts";
+import type { ToBaselineGenerator } from "./baseline-generator.ts";
 import { printProfileSummary, summarizeProfiles } from "./cpu-profile.ts";
 import { printTable } from "./harness.ts";
 import type { FromGenerator, PhaseResult, PhaseSpec, ToGenerator } from "./load-generator.ts";
@@ -67,7 +68,7 @@ const SATURATION_WINDOW: Record<number, { batches: number; batchTxs: number }> =
 const SATURATION_TXS_MIN = 20_000;
 const SATURATION_TXS_MAX = quick ? 80_000 : 240_000;
 
-const TARGETS: Record<number, { txPerSecond: number; p99Ms: number }> = {
+export const TARGETS: Record<number, { txPerSecond: number; p99Ms: number }> = {
   1: { txPerSecond: 10_000, p99Ms: 200 },
   4: { txPerSecond: 3_000, p99Ms: 1_000 },
 };
@@ -76,7 +77,7 @@ const bin = resolve(import.meta.dirname, "../bin/cityledger.js");
 const generatorScript = resolve(import.meta.dirname, "load-generator.ts");
 const CLOCK_TICKS_PER_SECOND = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
 
-interface ProcSample {
+export interface ProcSample {
   readonly cpuMs: number;
   /** Time the main thread was runnable but waited for a core (/proc/<pid>/schedstat). */
   readonly runQueueMs: number;
@@ -85,7 +86,7 @@ interface ProcSample {
 }
 
 /** CPU time (user + system) and resident memory of a process, from /proc. */
-function procSample(pid: number): ProcSample {
+export function procSample(pid: number): ProcSample {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
@@ -106,7 +107,7 @@ function procSample(pid: number): ProcSample {
   };
 }
 
-class NodeRunner {
+export class NodeRunner {
   child: ChildProcess | null = null;
   exited: Promise<number | null> = Promise.resolve(null);
 
@@ -148,7 +149,7 @@ class NodeRunner {
 }
 
 /** GET with up to three attempts (a kept-alive connection may be closed by the node as idle). */
-async function getText(url: string): Promise<string> {
+export async function getText(url: string): Promise<string> {
   for (let attempt = 1; ; attempt++) {
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(30_000) });
@@ -160,7 +161,7 @@ async function getText(url: string): Promise<string> {
   }
 }
 
-async function getJson<Type>(url: string): Promise<Type> {
+export async function getJson<Type>(url: string): Promise<Type> {
   return JSON.parse(await getText(url)) as Type;
 }
 
@@ -170,13 +171,32 @@ interface StatusJson {
   readonly mempool: { readonly count: number };
 }
 
-/** Waits (bounded) until `check` holds. */
-async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+/** A node process exited while the benchmark waited for it: the message has its last log line. */
+export class NodeExitedError extends Error {
+  override readonly name = "NodeExitedError";
+  constructor(node: string, lastLine: string) {
+    super(`${node} exited: ${lastLine}`);
+  }
+}
+
+/** The last line of a node's log (its fatal error, when it stopped). */
+function lastLogLine(directory: string): string {
+  try {
+    const lines = readFileSync(join(directory, "node.log"), "utf8").trimEnd().split("\n");
+    return lines[lines.length - 1] ?? "";
+  } catch {
+    return "(no log)";
+  }
+}
+
+/** Waits (bounded) until `check` holds; a NodeExitedError from `check` ends the wait at once. */
+export async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       if (await check()) return;
-    } catch {
+    } catch (error) {
+      if (error instanceof NodeExitedError) throw error;
       // Not up yet.
     }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -185,7 +205,7 @@ async function waitFor(what: string, timeoutMs: number, check: () => Promise<boo
 }
 
 /** A histogram from the node's /metrics text: cumulative buckets, sum and count. */
-interface Histogram {
+export interface Histogram {
   readonly buckets: Array<[number, number]>;
   readonly sum: number;
   readonly count: number;
@@ -237,13 +257,16 @@ function bucketQuantile(histogram: Histogram, fraction: number): string {
   return "-";
 }
 
-interface PhaseFigures {
+export interface PhaseFigures {
   readonly network: number;
   readonly spec: PhaseSpec;
   readonly result: PhaseResult;
   /** Per node: CPU ms over the window, RSS and peak RSS at the end. */
   readonly nodes: ReadonlyArray<{ cpuMs: number; runQueueMs: number; rssMb: number; peakRssMb: number }>;
   readonly generatorCpuMs: number;
+  /** CPU ms over the window of the caller's extra processes (e.g. the PostgreSQL server a node uses). */
+  readonly extraCpuMs: number;
+  readonly extraRssMb: number;
   readonly loadAverage: number;
   /** Per node: /metrics histograms over the window. */
   readonly histograms: ReadonlyArray<Map<string, Histogram>>;
@@ -252,14 +275,15 @@ interface PhaseFigures {
 }
 
 /** Drives one generator process: phases in order, the nodes' /proc read at the window edges. */
-class GeneratorDriver {
+export class GeneratorDriver {
   readonly child: ChildProcess;
   #waiting: ((message: FromGenerator) => void) | null = null;
   readonly #inbox: FromGenerator[] = [];
   onWindow: ((edge: "start" | "end") => void) | null = null;
 
-  constructor() {
-    this.child = spawn(process.execPath, ["--import", "tsx", generatorScript], {
+  /** `script`: bench/load-generator.ts, or bench/baseline-generator.ts (the same protocol). */
+  constructor(script = generatorScript) {
+    this.child = spawn(process.execPath, ["--import", "tsx", script], {
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
     this.child.on("message", (message: FromGenerator) => {
@@ -283,7 +307,7 @@ class GeneratorDriver {
     });
   }
 
-  send(message: ToGenerator): void {
+  send(message: ToGenerator | ToBaselineGenerator): void {
     this.child.send(message);
   }
 
@@ -322,7 +346,7 @@ class GeneratorDriver {
   }
 }
 
-interface Network {
+export interface Network {
   readonly size: number;
   readonly directory: string;
   readonly chainId: string;
@@ -330,9 +354,16 @@ interface Network {
 }
 
 const started: NodeRunner[] = [];
-const generators: GeneratorDriver[] = [];
+export const generators: GeneratorDriver[] = [];
 
-async function startNetwork(size: number, nodeFlags: readonly string[]): Promise<Network> {
+/** Extra settings written into every node's config (e.g. `store: "postgres://…"`, one per node). */
+export type NodeConfigOverrides = (nodeIndex: number) => Record<string, unknown>;
+
+export async function startNetwork(
+  size: number,
+  nodeFlags: readonly string[],
+  overrides?: NodeConfigOverrides,
+): Promise<Network> {
   const directory = mkdtempSync(join(tmpdir(), `cityledger-bench-${size}-`));
   const ports = await freePorts(size * 2);
   const layout = writeNetworkLayout({
@@ -349,37 +380,51 @@ async function startNetwork(size: number, nodeFlags: readonly string[]): Promise
     // One validator: the defaults, as `cityledger dev`; four: the loopback timeouts of `testnet`.
     ...(size === 1 ? {} : { consensus: TESTNET_CONSENSUS }),
   });
-  if (nodeLogLevel !== undefined) {
-    // A diagnostic run: the nodes log at this level.
-    for (const node of layout.nodes) {
+  if (nodeLogLevel !== undefined || overrides !== undefined) {
+    // A diagnostic run (the nodes log at this level), or another store.
+    layout.nodes.forEach((node, index) => {
       const config = JSON.parse(readFileSync(node.configFile, "utf8")) as Record<string, unknown>;
-      writeFileSync(
-        node.configFile,
-        `${JSON.stringify({ ...config, log: { level: nodeLogLevel } }, null, 2)}\n`,
-      );
-    }
+      const extra = {
+        ...(nodeLogLevel === undefined ? {} : { log: { level: nodeLogLevel } }),
+        ...overrides?.(index),
+      };
+      writeFileSync(node.configFile, `${JSON.stringify({ ...config, ...extra }, null, 2)}\n`);
+    });
   }
   const nodes = layout.nodes.map((node) => new NodeRunner(node.name, node.directory, node.apiUrl));
   for (const node of nodes) {
     node.start(nodeFlags);
     started.push(node);
   }
-  await Promise.all(
-    nodes.map((node) =>
-      waitFor(`${node.name} /health`, NODE_START_TIMEOUT_MS, async () => {
-        if (node.child === null) throw new Error(`${node.name} exited; see ${node.directory}/node.log`);
-        return (await fetch(`${node.apiUrl}/health`)).ok;
-      }),
-    ),
-  );
-  await waitFor("every node connected and a first block", NODE_START_TIMEOUT_MS, async () => {
-    const statuses = await Promise.all(nodes.map((node) => getJson<StatusJson>(`${node.apiUrl}/v1/status`)));
-    return statuses.every((status) => status.peers >= size - 1 && BigInt(status.height) >= 1n);
-  });
+  const exitedCheck = () => {
+    const exited = nodes.find((node) => node.child === null);
+    if (exited !== undefined) throw new NodeExitedError(exited.name, lastLogLine(exited.directory));
+  };
+  try {
+    await Promise.all(
+      nodes.map((node) =>
+        waitFor(`${node.name} /health`, NODE_START_TIMEOUT_MS, async () => {
+          exitedCheck();
+          return (await fetch(`${node.apiUrl}/health`)).ok;
+        }),
+      ),
+    );
+    await waitFor("every node connected and a first block", NODE_START_TIMEOUT_MS, async () => {
+      exitedCheck();
+      const statuses = await Promise.all(
+        nodes.map((node) => getJson<StatusJson>(`${node.apiUrl}/v1/status`)),
+      );
+      return statuses.every((status) => status.peers >= size - 1 && BigInt(status.height) >= 1n);
+    });
+  } catch (error) {
+    // A network that did not start leaves nothing running (and its folder only with --keep).
+    await stopNetwork({ size, directory, chainId: layout.genesis.chainId, nodes });
+    throw error;
+  }
   return { size, directory, chainId: layout.genesis.chainId, nodes };
 }
 
-async function stopNetwork(network: Network): Promise<void> {
+export async function stopNetwork(network: Network): Promise<void> {
   await Promise.all(network.nodes.map((node) => node.stop()));
   if (!keep) rmSync(network.directory, { recursive: true, force: true });
 }
@@ -411,7 +456,13 @@ async function settle(network: Network): Promise<number> {
   }
 }
 
-async function runPhase(network: Network, driver: GeneratorDriver, spec: PhaseSpec): Promise<PhaseFigures> {
+/** `extraProcesses`: pids whose CPU time is also read at the window's edges (summed). */
+export async function runPhase(
+  network: Network,
+  driver: GeneratorDriver,
+  spec: PhaseSpec,
+  extraProcesses?: () => readonly number[],
+): Promise<PhaseFigures> {
   driver.send({ type: "phase", phase: spec, chainId: network.chainId });
   const ready = await driver.expect("ready", 600_000);
   process.stdout.write(
@@ -421,6 +472,23 @@ async function runPhase(network: Network, driver: GeneratorDriver, spec: PhaseSp
   let before: ProcSample[] = [];
   let after: ProcSample[] = [];
   let generatorBefore = 0;
+  let extraBefore = 0;
+  let extraAfter = 0;
+  let extraRssMb = 0;
+  const sampleExtra = () => {
+    let cpuMs = 0;
+    let rssMb = 0;
+    for (const pid of extraProcesses?.() ?? []) {
+      try {
+        const sample = procSample(pid);
+        cpuMs += sample.cpuMs;
+        rssMb += sample.rssMb;
+      } catch {
+        // A backend that ended: its CPU time is lost to the sum (short-lived ones are few).
+      }
+    }
+    return { cpuMs, rssMb };
+  };
   let generatorAfter = 0;
   let metricsBefore: Promise<Array<Map<string, Histogram>>> = Promise.resolve([]);
   let metricsAfter: Promise<Array<Map<string, Histogram>>> = Promise.resolve([]);
@@ -432,10 +500,14 @@ async function runPhase(network: Network, driver: GeneratorDriver, spec: PhaseSp
     if (edge === "start") {
       before = samples;
       generatorBefore = generatorCpu;
+      extraBefore = sampleExtra().cpuMs;
       metricsBefore = scrapeHistograms(network);
     } else {
       after = samples;
       generatorAfter = generatorCpu;
+      const extra = sampleExtra();
+      extraAfter = extra.cpuMs;
+      extraRssMb = extra.rssMb;
       metricsAfter = scrapeHistograms(network);
     }
   };
@@ -461,6 +533,8 @@ async function runPhase(network: Network, driver: GeneratorDriver, spec: PhaseSp
       peakRssMb: end[index]!.peakRssMb,
     })),
     generatorCpuMs: generatorAfter - generatorBefore,
+    extraCpuMs: extraAfter - extraBefore,
+    extraRssMb,
     loadAverage: loadavg()[0]!,
     histograms,
     windowUs,
@@ -491,18 +565,18 @@ async function runPhase(network: Network, driver: GeneratorDriver, spec: PhaseSp
   return figures;
 }
 
-function formatMs(ms: number | undefined): string {
+export function formatMs(ms: number | undefined): string {
   if (ms === undefined || Number.isNaN(ms)) return "-";
   return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;
 }
 
-function openSpec(rate: number): PhaseSpec {
+export function openSpec(rate: number, warmupMs = WARMUP_MS, windowMs = WINDOW_MS): PhaseSpec {
   return {
     name: `open ${rate.toLocaleString("en-US")}/s`,
     mode: "open",
     rateTxPerSecond: rate,
-    warmupMs: WARMUP_MS,
-    windowMs: WINDOW_MS,
+    warmupMs,
+    windowMs,
     txCount: 0,
     outstandingBatchesMax: 0,
     batchTxs: 0,
@@ -510,7 +584,7 @@ function openSpec(rate: number): PhaseSpec {
   };
 }
 
-function saturationSpec(size: number, bestCommittedRate: number): PhaseSpec {
+export function saturationSpec(size: number, bestCommittedRate: number): PhaseSpec {
   const estimate = Math.max(bestCommittedRate, TARGETS[size]?.txPerSecond ?? 1_000) * 1.5;
   const txCount = Math.min(
     SATURATION_TXS_MAX,
@@ -531,7 +605,7 @@ function saturationSpec(size: number, bestCommittedRate: number): PhaseSpec {
 }
 
 /** Carried: committed ≥ 95 % of offered, accepted ≥ 99 % of sent, ≤ 0.1 % not committed. */
-function carried(figures: PhaseFigures): boolean {
+export function carried(figures: PhaseFigures): boolean {
   const { result } = figures;
   const offered = (result.sentInWindow * 1000) / result.windowMs;
   const committed = (result.committedInWindow * 1000) / result.windowMs;
@@ -542,7 +616,7 @@ function carried(figures: PhaseFigures): boolean {
   );
 }
 
-async function startGenerator(network: Network): Promise<GeneratorDriver> {
+export async function startGenerator(network: Network): Promise<GeneratorDriver> {
   const driver = new GeneratorDriver();
   generators.push(driver);
   driver.send({
@@ -578,7 +652,7 @@ async function benchNetwork(size: number): Promise<PhaseFigures[]> {
 }
 
 /** The saturation phase again on a fresh network whose nodes write CPU profiles. */
-async function profileNetwork(size: number, spec: PhaseSpec): Promise<PhaseFigures> {
+export async function profileNetwork(size: number, spec: PhaseSpec): Promise<PhaseFigures> {
   console.log(`\n${size} validator(s) with --cpu-prof: saturation only`);
   const profileDirectory = mkdtempSync(join(tmpdir(), `cityledger-bench-profile-${size}-`));
   mkdirSync(profileDirectory, { recursive: true });
@@ -608,7 +682,7 @@ async function profileNetwork(size: number, spec: PhaseSpec): Promise<PhaseFigur
   return figures;
 }
 
-function row(figures: PhaseFigures): Record<string, string> {
+export function row(figures: PhaseFigures): Record<string, string> {
   const { result, nodes } = figures;
   const seconds = result.windowMs / 1000;
   const offered = result.sentInWindow / seconds;
@@ -662,7 +736,7 @@ function row(figures: PhaseFigures): Record<string, string> {
   };
 }
 
-function printHistograms(figures: PhaseFigures, label: string): void {
+export function printHistograms(figures: PhaseFigures, label: string): void {
   console.log(`\n/metrics over the window, ${label} (bucket bounds, seconds):`);
   const rows: Record<string, string>[] = [];
   figures.histograms.forEach((histograms, index) => {
@@ -704,7 +778,7 @@ function printSummary(size: number, figures: readonly PhaseFigures[]): boolean {
 }
 
 /** The commit the nodes run, and how many files under src/ differ from it (others edit as we measure). */
-function codeState(): string {
+export function codeState(): string {
   try {
     const root = resolve(import.meta.dirname, "..");
     const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root }).toString().trim();
@@ -787,20 +861,23 @@ function printResults(all: readonly PhaseFigures[]): void {
     );
 }
 
-async function cleanUp(): Promise<void> {
+export async function cleanUp(): Promise<void> {
   await Promise.all(generators.map((driver) => driver.stop().catch(() => undefined)));
   await Promise.all(started.map((node) => node.stop().catch(() => undefined)));
 }
 
-process.on("SIGINT", () => {
-  void cleanUp().finally(() => process.exit(130));
-});
-
-try {
-  await main();
-  await cleanUp();
-} catch (error) {
-  console.error(error);
-  await cleanUp();
-  process.exitCode = 1;
+/** Run as `npm run bench:network`; imported by bench/bench.ts for its node processes. */
+const runAsScript = process.argv[1] !== undefined && resolve(process.argv[1]) === import.meta.filename;
+if (runAsScript) {
+  process.on("SIGINT", () => {
+    void cleanUp().finally(() => process.exit(130));
+  });
+  try {
+    await main();
+    await cleanUp();
+  } catch (error) {
+    console.error(error);
+    await cleanUp();
+    process.exitCode = 1;
+  }
 }

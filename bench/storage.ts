@@ -91,6 +91,7 @@ async function commitBlock(workload: Workload, stateWrites: boolean): Promise<nu
     contract: entry.contract,
     type: `${entry.contract}.recorded`,
     data: utf8(`${height}/${index}`),
+    key: null,
   }));
   const updates: StateUpdate[] = stateWrites
     ? entries.map((entry) => ({ key: entry.hash, value: utf8(`v${height}`) }))
@@ -115,7 +116,11 @@ async function commitBlock(workload: Workload, stateWrites: boolean): Promise<nu
     previous,
   );
   const commitStarted = performance.now();
-  await workload.ledger.commit(block, { transactions: entries, events });
+  await workload.ledger.commit(block, {
+    transactions: entries,
+    events,
+    receipts: workload.chain.receiptsOf(BigInt(height), transactions),
+  });
   const elapsedMs = storagePartMs + (performance.now() - commitStarted);
   workload.height = height;
   for (let index = 0; index < entries.length; index += 97) workload.sampleHashes.push(entries[index]!.hash);

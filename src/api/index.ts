@@ -4,6 +4,7 @@
  * @module
  */
 export * from "./limits.ts";
+export { PORTAL_CONTENT_SECURITY_POLICY, PortalNotBuiltError } from "./portal-routes.ts";
 export {
   ApiError,
   type ApiProblemCode,

@@ -4,9 +4,12 @@
  * certificate and validator-set forms are the SDK's own, so clients parse exactly what is sent.
  * @module
  */
+
 import { assert, assertNever } from "../base/assert.ts";
 import { bytesToHex } from "../base/bytes.ts";
+import { CityLedgerError } from "../base/errors.ts";
 import { suiteByName } from "../crypto/index.ts";
+import { decodeValue, type Json, valueToJson } from "../encoding/index.ts";
 import { encodeCommitCertificate } from "../ledger/commit.ts";
 import { totalVotingPower, type ValidatorSet, validatorSetHash } from "../ledger/validator-set.ts";
 import type {
@@ -124,8 +127,20 @@ export function eventToJson(event: ChainEvent): EventJson {
     logIndex: event.logIndex,
     contract: event.contract,
     type: event.type,
+    key: event.key,
     data: bytesToHex(event.data),
+    value: eventValueJson(event.data),
   };
+}
+
+/** An event's data as value JSON, or null (failure records are not canonical values). */
+function eventValueJson(data: Uint8Array): Json {
+  try {
+    return valueToJson(decodeValue(data));
+  } catch (error) {
+    if (error instanceof CityLedgerError) return null;
+    throw error;
+  }
 }
 
 export function statusToJson(status: NodeStatus): NodeStatusJson {

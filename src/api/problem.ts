@@ -36,7 +36,10 @@ export type ApiProblemCode =
   | "WEBSOCKET_UPGRADE_REQUIRED"
   | "INTERNAL";
 
-export type ProblemCode = ApiProblemCode | SubmitRefusalCode;
+/** A read-only contract query failed: the contract's or the executor's code (src/exec/errors.ts). */
+export type QueryProblemCode = `EXEC_${string}` | `CONTRACT_${string}` | `${string}_${string}`;
+
+export type ProblemCode = ApiProblemCode | SubmitRefusalCode | QueryProblemCode;
 
 /** An error a route throws on purpose: it becomes exactly this problem. */
 export class ApiError extends CityLedgerError<ProblemCode> {
@@ -80,7 +83,11 @@ export function refusalStatusOf(code: SubmitRefusalCode): number {
     case "MEMPOOL_FULL":
     case "NODE_NOT_READY":
       return 503;
+    case "PERMISSION_DENIED":
+      return 403;
     default:
+      // A revoked or expired membership, an inactive organization: the signer may not act.
+      if (code.startsWith("IDENTITY_")) return 403;
       // Every other TX_* code (bad signature, wrong chain or suite, expired, nonce too far ahead).
       assert(code.startsWith("TX_"), "refusalStatusOf: refusal codes are TX_* or listed above");
       return 422;

@@ -72,12 +72,13 @@ export function registerQueryRoutes(app: ApiApp, service: NodeService): void {
       },
     },
     async (request, reply) => {
-      const { contract, type, after } = request.query;
+      const { contract, type, key, after } = request.query;
       const limit = request.query.limit ?? API_EVENTS_PAGE_DEFAULT;
       const events = await service.events({
         limit,
         ...(contract === undefined ? {} : { contract }),
         ...(type === undefined ? {} : { type }),
+        ...(key === undefined ? {} : { key }),
         ...(after === undefined ? {} : { afterLogIndex: after }),
       });
       // The service honours the limit; a longer answer is cut, so the page stays bounded.

@@ -288,7 +288,7 @@ describe("API routes", () => {
       const response = await app.inject({ method: "GET", url: `/v1/transactions/${hashHex}/receipt` });
       assert.equal(response.statusCode, 200);
       const json = response.json();
-      assert.equal(json.format, "cityledger/receipt/v1");
+      assert.equal(json.format, "cityledger/receipt/v2");
       assert.equal(json.height, "1");
       const receipt = receiptFromJson(json);
       assert.deepEqual(

@@ -8,6 +8,7 @@ import { type TSchema, Type } from "@sinclair/typebox";
 import { LOG_SIZE_MAX, NAME_BYTES_MAX, TX_SIZE_BYTES_MAX } from "../base/limits.ts";
 import { CONTRACT_NAME_PATTERN } from "../ledger/validate-transaction.ts";
 import { ProblemJson, U64_DECIMAL_PATTERN } from "../sdk/wire.ts";
+import { EVENT_KEY_BYTES_MAX } from "../storage/limits.ts";
 import { API_BATCH_TXS_MAX, API_EVENTS_PAGE_DEFAULT, API_EVENTS_PAGE_MAX } from "./limits.ts";
 
 /** Title marking a schema of raw bytes: validated as anything, documented as binary (see server.ts). */
@@ -62,6 +63,14 @@ export const ValidatorsQuery = Type.Object({
 export const EventsQuery = Type.Object({
   contract: Type.Optional(Type.String({ pattern: CONTRACT_NAME_PATTERN.source, maxLength: NAME_BYTES_MAX })),
   type: Type.Optional(Type.String({ minLength: 1, maxLength: NAME_BYTES_MAX })),
+  key: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: EVENT_KEY_BYTES_MAX,
+      description:
+        "the event's indexed key: its data's `key` field (text, bytes as hex, integers in decimal)",
+    }),
+  ),
   after: Type.Optional(
     Type.Integer({ minimum: 0, maximum: LOG_SIZE_MAX, description: "only events after this log index" }),
   ),

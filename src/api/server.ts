@@ -27,6 +27,7 @@ import { assert } from "../base/assert.ts";
 import type { NodeService } from "../node/service.ts";
 import { registerBlockRoutes } from "./block-routes.ts";
 import { installCors } from "./cors.ts";
+import { registerGovernanceRoutes } from "./governance-routes.ts";
 import {
   API_BODY_BYTES_MAX,
   API_CONNECTION_TIMEOUT_MS_DEFAULT,
@@ -39,6 +40,7 @@ import {
   API_WS_MESSAGE_BYTES_MAX,
 } from "./limits.ts";
 import { registerNodeRoutes } from "./node-routes.ts";
+import { registerPortalRoutes } from "./portal-routes.ts";
 import { ApiError, frameworkErrorHandler, installProblemHandlers } from "./problem.ts";
 import { registerQueryRoutes } from "./query-routes.ts";
 import { OCTET_STREAM, RAW_BYTES_TITLE } from "./schemas.ts";
@@ -93,6 +95,11 @@ export interface ApiOptions {
   readonly docs?: boolean;
   /** WebSocket limits; defaults in WEBSOCKET_LIMITS_DEFAULT (tests lower them). */
   readonly webSocket?: Partial<WebSocketLimits>;
+  /**
+   * The built web portal (a folder holding index.html, from `npm run web:build`), served at `/`
+   * with a single-page-app fallback; default none (the API alone).
+   */
+  readonly portalDirectory?: string;
 }
 
 export interface ListenOptions {
@@ -202,8 +209,10 @@ export async function buildApi(service: NodeService, options: ApiOptions): Promi
   registerTransactionRoutes(app, service);
   registerBlockRoutes(app, service);
   registerQueryRoutes(app, service);
+  registerGovernanceRoutes(app, service);
   registerNodeRoutes(app, service);
   registerWebSocketRoutes(app, hub);
+  if (options.portalDirectory !== undefined) await registerPortalRoutes(app, options.portalDirectory);
   return base;
 }
 

@@ -174,6 +174,7 @@ describe("WebSocket /v1/ws", () => {
       contract: "notary",
       type: "notary.record",
       data: new Uint8Array(16),
+      key: null,
     }));
     service.announce({ ...committed, events: many });
     const truncated = await client.next();

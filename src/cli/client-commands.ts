@@ -5,11 +5,11 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import type { Command } from "commander";
-import { bytesToHex, hexToBytesOrNull } from "../base/bytes.ts";
+import { bytesToHex } from "../base/bytes.ts";
 import { CityLedgerError } from "../base/errors.ts";
 import { suiteByName } from "../crypto/index.ts";
-import type { Value } from "../encoding/index.ts";
-import { decodeNonceValue, nonceKeyOf } from "../exec/index.ts";
+import { type Value, ValueJsonError, valueFromJson } from "../encoding/index.ts";
+import { decodeNonceValue, decodeReceipt, nonceKeyOf } from "../exec/index.ts";
 import { loadKeyFile } from "../keystore/index.ts";
 import { encodeTransaction, keyIdOf, signTransaction } from "../ledger/index.ts";
 import { parseGenesisFile } from "../node/genesis-file.ts";
@@ -17,53 +17,37 @@ import { CityLedgerClient } from "../sdk/client.ts";
 import { receiptFromJson, verifyReceipt } from "../sdk/receipt.ts";
 import { parseInteger, passphraseFrom, printJson } from "./ui.ts";
 
-const API_DEFAULT = process.env.CITYLEDGER_API ?? "http://127.0.0.1:8080";
+export const API_DEFAULT = process.env.CITYLEDGER_API ?? "http://127.0.0.1:8080";
 /** Blocks a transaction stays valid for, by default. */
 const EXPIRY_HEIGHTS_DEFAULT = 10_000n;
-/** JSON nesting accepted in `--args` (the canonical encoding's own depth limit is larger). */
-const ARGS_DEPTH_MAX = 16;
 
-interface ApiOption {
+export interface ApiOption {
   readonly api: string;
   readonly json?: boolean;
 }
 
-function clientOf(options: ApiOption): CityLedgerClient {
+export function clientOf(options: ApiOption): CityLedgerClient {
   return new CityLedgerClient({ baseUrl: options.api });
 }
 
-/**
- * `--args` JSON to a canonical Value: strings, booleans, null, integers (as bigint), arrays,
- * objects; bytes are written `{"$hex": "..."}`. Fractions are refused (the encoding has none).
- */
-export function valueOfJson(json: unknown, depth = 0): Value {
-  if (depth > ARGS_DEPTH_MAX) throw new CityLedgerError("CLI_ARGS_INVALID", "--args nests too deeply");
-  if (json === null || typeof json === "boolean" || typeof json === "string") return json;
-  if (typeof json === "number") {
-    if (!Number.isSafeInteger(json)) {
-      throw new CityLedgerError(
-        "CLI_ARGS_INVALID",
-        "--args numbers must be integers (use a string for other numbers)",
-      );
-    }
-    return BigInt(json);
+/** `--args` JSON to a canonical Value (the value JSON form, docs/PROTOCOL.md 1.1.1). */
+export function argsOfJson(text: string, option = "--args"): Value {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new CityLedgerError("CLI_ARGS_INVALID", `${option} is not JSON`);
   }
-  if (Array.isArray(json)) return json.map((item) => valueOfJson(item, depth + 1));
-  if (typeof json === "object") {
-    const entries = Object.entries(json as Record<string, unknown>);
-    if (entries.length === 1 && entries[0]![0] === "$hex" && typeof entries[0]![1] === "string") {
-      const bytes = hexToBytesOrNull(entries[0]![1]);
-      if (bytes === null) throw new CityLedgerError("CLI_ARGS_INVALID", "a $hex value is not lower-case hex");
-      return bytes;
-    }
-    const map: Record<string, Value> = {};
-    for (const [key, item] of entries) map[key] = valueOfJson(item, depth + 1);
-    return map;
+  try {
+    return valueFromJson(json);
+  } catch (error) {
+    if (error instanceof ValueJsonError)
+      throw new CityLedgerError("CLI_ARGS_INVALID", `${option} at ${error.message}`);
+    throw error;
   }
-  throw new CityLedgerError("CLI_ARGS_INVALID", "--args must be JSON");
 }
 
-interface SendOptions extends ApiOption {
+export interface SendOptions extends ApiOption {
   readonly key: string;
   readonly passphraseEnv: string;
   readonly nonce?: number;
@@ -71,7 +55,12 @@ interface SendOptions extends ApiOption {
 }
 
 /** Signs and submits one transaction; waits for its commit unless told not to. */
-async function send(options: SendOptions, contract: string, method: string, args: Value): Promise<void> {
+export async function send(
+  options: SendOptions,
+  contract: string,
+  method: string,
+  args: Value,
+): Promise<void> {
   const client = clientOf(options);
   const status = await client.status();
   const suite = suiteByName(status.suite as "ed25519" | "sm2-sm3");
@@ -109,6 +98,25 @@ async function send(options: SendOptions, contract: string, method: string, args
   if (!committed.result.ok) process.exitCode = 2;
 }
 
+/** The options every command that signs and sends a transaction takes. */
+export function withSendOptions(command: Command): Command {
+  return command
+    .requiredOption("--key <file>", "the sender's key file")
+    .option(
+      "--passphrase-env <name>",
+      "environment variable holding the key's passphrase",
+      "CITYLEDGER_PASSPHRASE",
+    )
+    .option(
+      "--nonce <n>",
+      "the sender's nonce (default: the next one on chain)",
+      parseInteger("nonce", 0, Number.MAX_SAFE_INTEGER),
+    )
+    .option("--no-wait", "return once the node accepts it, without waiting for the commit")
+    .option("--api <url>", "the node's API", API_DEFAULT)
+    .option("--json", "print JSON");
+}
+
 export function registerClientCommands(program: Command): void {
   program
     .command("status")
@@ -131,22 +139,6 @@ export function registerClientCommands(program: Command): void {
     });
 
   const tx = program.command("tx").description("send transactions and follow them");
-  const withSendOptions = (command: Command) =>
-    command
-      .requiredOption("--key <file>", "the sender's key file")
-      .option(
-        "--passphrase-env <name>",
-        "environment variable holding the key's passphrase",
-        "CITYLEDGER_PASSPHRASE",
-      )
-      .option(
-        "--nonce <n>",
-        "the sender's nonce (default: the next one on chain)",
-        parseInteger("nonce", 0, Number.MAX_SAFE_INTEGER),
-      )
-      .option("--no-wait", "return once the node accepts it, without waiting for the commit")
-      .option("--api <url>", "the node's API", API_DEFAULT)
-      .option("--json", "print JSON");
 
   withSendOptions(
     tx
@@ -154,15 +146,9 @@ export function registerClientCommands(program: Command): void {
       .description("sign a transaction and submit it")
       .requiredOption("--contract <name>", "contract, e.g. notary")
       .requiredOption("--method <name>", "method, e.g. anchor")
-      .option("--args <json>", 'arguments as JSON; bytes as {"$hex": "..."}', "{}"),
+      .option("--args <json>", 'arguments in the value JSON form; bytes as {"$bytes": "<hex>"}', "{}"),
   ).action(async (options: SendOptions & { contract: string; method: string; args: string }) => {
-    let json: unknown;
-    try {
-      json = JSON.parse(options.args);
-    } catch {
-      throw new CityLedgerError("CLI_ARGS_INVALID", "--args is not JSON");
-    }
-    await send(options, options.contract, options.method, valueOfJson(json));
+    await send(options, options.contract, options.method, argsOfJson(options.args));
   });
 
   tx.command("status")
@@ -267,6 +253,18 @@ export function registerClientCommands(program: Command): void {
           `receipt OK: transaction ${bytesToHex(parsedReceipt.hash)} is entry ${parsedReceipt.logIndex} of the log, ` +
             `in block ${parsedReceipt.height} of ${loaded.genesis.chainId}, committed by more than 2/3 of the validators`,
         );
+        if (parsedReceipt.execution === null) {
+          console.log("outcome: not proved (the node did not hold the block's execution receipts)");
+        } else {
+          const execution = decodeReceipt(parsedReceipt.execution.receipt);
+          console.log(
+            `outcome proved by the block's receipt root: ${execution.status === "ok" ? "ok" : `failed [${execution.errorCode}]`}, ` +
+              `${execution.gasUsed} gas, ${execution.events.length} event(s)` +
+              (execution.events.length === 0
+                ? ""
+                : `: ${execution.events.map((event) => `${event.contract}.${event.type}`).join(", ")}`),
+          );
+        }
       } else console.error(`receipt INVALID [${verdict.code}]: ${verdict.message}`);
       if (!verdict.ok) process.exitCode = 1;
     });

@@ -15,6 +15,7 @@ import { saveKeyFile } from "../keystore/index.ts";
 import { keyIdOf } from "../ledger/key-id.ts";
 import { openStore, verifyStore } from "../storage/index.ts";
 import { registerClientCommands } from "./client-commands.ts";
+import { registerGovernanceCommands } from "./governance-commands.ts";
 import { registerNodeCommands } from "./node-commands.ts";
 import { ERROR_PREFIX, HINT_PREFIX, parseSuite, passphraseFrom } from "./ui.ts";
 
@@ -33,6 +34,7 @@ const program = new Command()
 
 registerNodeCommands(program, binPath);
 registerClientCommands(program);
+registerGovernanceCommands(program);
 
 const keys = program.command("keys").description("create and inspect key files (encrypted at rest)");
 

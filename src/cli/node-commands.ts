@@ -11,10 +11,11 @@ import { join, resolve } from "node:path";
 import { Presets, SingleBar } from "cli-progress";
 import type { Command } from "commander";
 import { CityLedgerError } from "../base/errors.ts";
-import type { SuiteName } from "../crypto/index.ts";
+import { ed25519Suite, type SuiteName } from "../crypto/index.ts";
 import { loadNodeConfig } from "../node/config.ts";
-import { seedDemoData } from "../node/demo-data.ts";
+import { demoCityInitialState, demoCityKeys } from "../node/demo-city.ts";
 import { NETWORK_NODES_MAX, writeNetworkLayout } from "../node/network-layout.ts";
+import { seedDemoCity } from "./demo-city-seed.ts";
 import { runNode, stopOnSignals } from "./run-node.ts";
 import { parseInteger, parseSuite, printJson } from "./ui.ts";
 
@@ -67,9 +68,12 @@ export function registerNodeCommands(program: Command, binPath: string): void {
     .action(async (options: { dir: string; port: number; host: string; demo: boolean; reset?: boolean }) => {
       const directory = resolve(options.dir);
       if (options.reset === true) rmSync(directory, { recursive: true, force: true });
+      const city = demoCityKeys(directory, ed25519Suite);
       if (!existsSync(join(directory, "genesis.json"))) {
         mkdirSync(directory, { recursive: true });
         writeNetworkLayout({
+          // The demo city: organizations, departments, officials and residents, a committee.
+          initialState: (validatorSet) => demoCityInitialState(city, validatorSet),
           out: directory,
           validators: 1,
           chainId: DEV_CHAIN_ID,
@@ -94,13 +98,12 @@ export function registerNodeCommands(program: Command, binPath: string): void {
       const marker = join(directory, DEMO_MARKER_FILE);
       let seeded = "";
       if (options.demo && !existsSync(marker)) {
-        const result = await seedDemoData(
-          running.node,
-          running.node.suite,
-          running.node.chain.genesis.chainId,
-        );
+        const result = await seedDemoCity(running.node, city, running.node.suite, running.node.chain.chainId);
         writeFileSync(marker, `${JSON.stringify(result, null, 2)}\n`);
-        seeded = `seeded ${result.committed} notary records from three departments (demo data)`;
+        seeded = [
+          `Demo city: 4 organizations, ${city.keys.length} members, a 3-seat committee; seeded ${result.notaryRecords} notary records,`,
+          `the ${result.contract.name} contract deployed by committee vote (${result.proposals} proposals), and a service request.`,
+        ].join("\n");
       } else if (existsSync(marker)) {
         seeded = "demo data: already seeded in this data directory";
       }
@@ -111,6 +114,9 @@ export function registerNodeCommands(program: Command, binPath: string): void {
           `CityLedger dev chain "${status.chainId}" is running (one validator, height ${status.height}).`,
           seeded,
           "",
+          running.portal
+            ? `  Portal          ${running.apiUrl}/`
+            : "  Portal          not built (npm run web:build, then start again)",
           `  API             ${running.apiUrl}/v1/status`,
           `  API reference   ${running.apiUrl}/docs`,
           `  Health          ${running.apiUrl}/health`,
@@ -118,6 +124,9 @@ export function registerNodeCommands(program: Command, binPath: string): void {
           `  Latest block    ${running.apiUrl}/v1/blocks/latest`,
           "",
           `Data directory: ${directory} (delete it, or pass --reset, to start over).`,
+          `Demo people's keys: ${join(directory, "keys")} (mayor, health-director, emergency-chief, records-clerk,`,
+          "  community-worker, resident, ...); use one with the CLI, e.g.",
+          `  CITYLEDGER_PASSPHRASE=$(cat ${city.passphraseFile}) cityledger gov list`,
           "Press Ctrl-C to stop.",
           "",
         ]

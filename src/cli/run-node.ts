@@ -4,12 +4,22 @@
  * served; then peers; then consensus and the store).
  * @module
  */
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
 import { startApi } from "../api/index.ts";
 import type { NodeConfig } from "../node/config.ts";
 import { CityLedgerNode } from "../node/node.ts";
 import type { PeerNetworkHandle } from "../node/peer-network.ts";
+
+/** Where `npm run web:build` (and `npm start`'s prestart) writes the built portal. */
+export const PORTAL_DIRECTORY_DEFAULT = resolve(import.meta.dirname, "../../web/dist");
+
+/** The built portal when there is one (a fresh clone has none until it is built). */
+export function builtPortalDirectory(directory = PORTAL_DIRECTORY_DEFAULT): string | null {
+  return existsSync(join(directory, "index.html")) ? directory : null;
+}
 
 /** Ports tried after the configured one when it is taken (dev only). */
 export const API_PORT_ATTEMPTS_MAX = 20;
@@ -19,6 +29,8 @@ export interface RunningNode {
   readonly api: FastifyInstance;
   readonly apiUrl: string;
   readonly network: PeerNetworkHandle | null;
+  /** True when the API serves the web portal at `/`. */
+  readonly portal: boolean;
   stop(): Promise<void>;
 }
 
@@ -28,6 +40,8 @@ export interface RunNodeOptions {
   /** Log to this destination instead of stdout (a file for `testnet`). */
   readonly logDestination?: string;
   readonly passphrase?: string;
+  /** The built web portal to serve at `/`; default the package's web/dist when built; null: none. */
+  readonly portalDirectory?: string | null;
 }
 
 export async function runNode(config: NodeConfig, options: RunNodeOptions = {}): Promise<RunningNode> {
@@ -44,6 +58,8 @@ export async function runNode(config: NodeConfig, options: RunNodeOptions = {}):
   });
   let network: PeerNetworkHandle | null = null;
   let api: FastifyInstance | null = null;
+  const portalDirectory =
+    options.portalDirectory === undefined ? builtPortalDirectory() : options.portalDirectory;
   try {
     network = config.p2p.peers.length === 0 ? null : await node.startPeerNetwork();
     for (let attempt = 0; ; attempt++) {
@@ -55,6 +71,7 @@ export async function runNode(config: NodeConfig, options: RunNodeOptions = {}):
               ? false
               : { requestsMax: config.api.rateLimitPerMinute, windowMs: 60_000 },
           corsOrigins: config.api.corsOrigins,
+          ...(portalDirectory === null ? {} : { portalDirectory }),
           host: config.api.host,
           port: config.api.port === 0 ? 0 : config.api.port + attempt,
         });
@@ -80,6 +97,7 @@ export async function runNode(config: NodeConfig, options: RunNodeOptions = {}):
     api,
     apiUrl,
     network,
+    portal: portalDirectory !== null,
     stop: () => {
       stopping ??= (async () => {
         await api?.close();

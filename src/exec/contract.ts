@@ -81,7 +81,12 @@ export interface ContractContext {
    * `caller.contract` = this contract. Its writes join this call's on success and are dropped
    * on failure; the failure is returned, and the caller decides whether to fail too.
    */
-  call(contract: string, method: string, args: Value, options: ContractCallOptions): Result<Value, ExecutionError>;
+  call(
+    contract: string,
+    method: string,
+    args: Value,
+    options: ContractCallOptions,
+  ): Result<Value, ExecutionError>;
   /**
    * Checks the rule of permission `name` of this contract (set by governance through the
    * `permission` contract) for the caller: ok, or PERMISSION_DENIED. No rule: ok.

@@ -11,6 +11,7 @@ import {
   EVENT_TYPE_BYTES_MAX as EXEC_EVENT_TYPE_BYTES_MAX,
   TX_EVENTS_DATA_BYTES_MAX,
   TX_EVENTS_MAX,
+  TX_STATE_WRITE_BYTES_MAX,
 } from "./limits.ts";
 import { readNonce } from "./nonce.ts";
 import { encodeReceipt } from "./receipt.ts";
@@ -194,35 +195,35 @@ describe("executeBlock: limits around contracts", () => {
         greedy("writer", (context) => {
           for (let index = 0; index < 65; index++)
             context.state.set("t", new Uint8Array([index]), new Uint8Array(1));
-          return ok(undefined);
+          return ok(null);
         }),
         "EXEC_STATE_WRITES_TOO_MANY",
       ],
       [
         greedy("bulky", (context) => {
-          context.state.set("t", new Uint8Array(1), new Uint8Array(16 * 1024 + 1));
-          return ok(undefined);
+          context.state.set("t", new Uint8Array(1), new Uint8Array(TX_STATE_WRITE_BYTES_MAX + 1));
+          return ok(null);
         }),
         "EXEC_STATE_WRITES_TOO_LARGE",
       ],
       [
         greedy("chatty", (context) => {
           for (let index = 0; index <= TX_EVENTS_MAX; index++) context.emit("said", { index: BigInt(index) });
-          return ok(undefined);
+          return ok(null);
         }),
         "EXEC_EVENTS_TOO_MANY",
       ],
       [
         greedy("loud", (context) => {
           context.emit("said", { blob: new Uint8Array(TX_EVENTS_DATA_BYTES_MAX) });
-          return ok(undefined);
+          return ok(null);
         }),
         "EXEC_EVENTS_TOO_LARGE",
       ],
       [
         greedy("shouty", (context) => {
           context.emit("Said", {});
-          return ok(undefined);
+          return ok(null);
         }),
         "EXEC_EVENT_INVALID",
       ],
@@ -243,7 +244,7 @@ describe("executeBlock: limits around contracts", () => {
       context.state.set("count", new Uint8Array(0), new Uint8Array([next]));
       context.emit("counted", { next: BigInt(next) });
       context.emit("again", {});
-      return ok(undefined);
+      return ok(null);
     });
     const outcome = chainWith(counter)(3);
     assert.ok(outcome.ok);

@@ -1,9 +1,9 @@
 /**
  * Deterministic execution: `executeBlock` turns a block's validated transactions and the state
  * before it into sorted state updates, receipts and events (or a BlockInvalidError), through
- * system contracts behind one interface. Today one contract runs: `notary`, which anchors
- * document hashes. State keys, values and receipts are specified in docs/PROTOCOL.md
- * ("Execution"); limits in docs/LIMITS.md ("Execution").
+ * contracts behind one interface: natives (`notary`, `org`, `member`, `permission`, `governance`,
+ * `registry`) and deployed contracts in the sandbox. State keys, values and receipts are specified
+ * in docs/PROTOCOL.md ("Execution"); limits in docs/LIMITS.md ("Execution").
  * @module
  */
 export {
@@ -17,11 +17,17 @@ export {
   utf8ByteLength,
 } from "./args.ts";
 export {
+  type CallerIdentity,
+  type ContractCallOptions,
   type ContractContext,
   type ContractRegistry,
   type ContractState,
   createContractRegistry,
   EVENT_TYPE_PATTERN,
+  type MemberIdentity,
+  type NativeContract,
+  type SandboxBlock,
+  type SandboxEngine,
   type SystemContract,
 } from "./contract.ts";
 export {
@@ -32,10 +38,18 @@ export {
 } from "./errors.ts";
 export {
   type BlockExecutionContext,
+  checkInitialState,
+  checkTransactionAdmission,
+  type DeployedContract,
+  type DeployedContracts,
   type ExecutionEvent,
   type ExecutionOutcome,
   executeBlock,
+  INITIAL_STATE_ORDER,
+  queryContract,
+  REGISTRY_DEPLOYED_CONTRACTS,
   SYSTEM_CONTRACTS,
+  signerIdentityOf,
 } from "./execute-block.ts";
 export * from "./limits.ts";
 export {
@@ -84,6 +98,7 @@ export {
   type ReceiptEvent,
   type ReceiptStatus,
   receiptHash,
+  receiptHashOfEncoded,
   receiptRoot,
   type TransactionReceipt,
 } from "./receipt.ts";
@@ -99,3 +114,55 @@ export {
   stateKeyOf,
 } from "./state-keys.ts";
 export { StateOverlay, type StateReader } from "./state-view.ts";
+export { GENESIS_CALLER, IDENTITY_SLUG_PATTERN } from "./system/codec.ts";
+export {
+  decodeMember,
+  encodeMember,
+  MEMBER_CONTRACT,
+  MEMBER_ROLES_CONVENTIONAL,
+  type Member,
+  type MemberProvenance,
+  type MemberRevocation,
+  type MemberStatus,
+  memberContract,
+  memberIdentityOf,
+  memberKeyOf,
+  memberOfValue,
+  memberStatusAt,
+  memberValue,
+  readMember,
+} from "./system/member.ts";
+export {
+  DEPARTMENT_LEVELS,
+  type Department,
+  type DepartmentLevel,
+  decodeDepartment,
+  decodeOrganization,
+  departmentKeyOf,
+  departmentOfValue,
+  departmentPlacementAllowed,
+  departmentValue,
+  isOrganizationAdmin,
+  ORG_CONTRACT,
+  type Organization,
+  type OrganizationStatus,
+  organizationKeyOf,
+  organizationOfValue,
+  organizationValue,
+  orgContract,
+  readDepartment,
+  readDepartmentIds,
+  readOrganization,
+  readOrganizationIds,
+} from "./system/org.ts";
+export {
+  checkPermission,
+  PERMISSION_CONTRACT,
+  PERMISSION_NAME_PATTERN,
+  type PermissionRule,
+  permissionContract,
+  permissionRuleKeyOf,
+  permissionRuleOfValue,
+  permissionRuleValue,
+  readPermissionRule,
+} from "./system/permission.ts";

@@ -72,7 +72,11 @@ export const GOV_PAYLOAD_BYTES_MAX = 12 * 1024;
  * the seat snapshot and one vote per seat (each under 128 bytes), plus 2 KiB of structure.
  */
 export const GOV_PROPOSAL_RECORD_BYTES_MAX =
-  GOV_PAYLOAD_BYTES_MAX + GOV_TITLE_BYTES_MAX + GOV_DESCRIPTION_BYTES_MAX + GOV_COMMITTEE_SEATS_MAX * 256 + 2048;
+  GOV_PAYLOAD_BYTES_MAX +
+  GOV_TITLE_BYTES_MAX +
+  GOV_DESCRIPTION_BYTES_MAX +
+  GOV_COMMITTEE_SEATS_MAX * 256 +
+  2048;
 /** `governance`: proposals one `listProposals` page returns. */
 export const GOV_PROPOSALS_PAGE_MAX = 100;
 /** `governance`: lowest `txGasMax` a proposal may set (governance itself must stay executable). */
@@ -159,23 +163,33 @@ assert(
     STATE_BATCH_UPDATES_MAX,
   "block 1's writes, its initial state included, fit one state batch",
 );
-assert(ORGS_MAX * (IDENTITY_SLUG_BYTES_MAX + 8) + 64 <= TX_STATE_WRITE_BYTES_MAX, "the org list fits a write");
+assert(
+  ORGS_MAX * (IDENTITY_SLUG_BYTES_MAX + 8) + 64 <= TX_STATE_WRITE_BYTES_MAX,
+  "the org list fits a write",
+);
 assert(
   ORG_DEPARTMENTS_MAX * (IDENTITY_SLUG_BYTES_MAX + 8) + 64 <= TX_STATE_WRITE_BYTES_MAX,
   "a department list fits a write",
 );
 
 // ---- Sandbox (src/exec/sandbox, src/exec/table-index.ts): deployed contracts in QuickJS ----------
-/** Gas of one sandbox step: one AST node of the contract's code, charged when its block is entered. */
-export const SANDBOX_STEP_GAS = 1n;
+/**
+ * Gas of one sandbox step: one AST node of the contract's code, charged when its region is
+ * entered. About 2.5 million steps run per second here, so TX_GAS_MAX_DEFAULT is ≈ 1 s of code.
+ */
+export const SANDBOX_STEP_GAS = 4n;
 /** A contract's bundled code (UTF-8 JavaScript). */
 export const SANDBOX_CODE_BYTES_MAX = 512 * 1024;
 /** Steps a contract's top-level code may take when it is loaded (not charged to a transaction). */
 export const SANDBOX_LOAD_STEPS_MAX = 1_000_000;
-/** QuickJS heap of one block's runtime, all its contracts together (QuickJS's own accounting). */
-export const SANDBOX_RUNTIME_MEMORY_BYTES_MAX = 32 * 1024 * 1024;
+/**
+ * QuickJS's malloc limit for a block's runtime. This build cannot measure block sizes, so QuickJS
+ * checks each allocation against it but does not sum them: it bounds one allocation; the fixed
+ * wasm memory below bounds them all (and fails the same way on every node, see engine.ts).
+ */
+export const SANDBOX_RUNTIME_MEMORY_BYTES_MAX = 24 * 1024 * 1024;
 /** The fixed WebAssembly memory of the QuickJS module: the runtime's limit plus room to spare. */
-export const SANDBOX_WASM_MEMORY_BYTES = 96 * 1024 * 1024;
+export const SANDBOX_WASM_MEMORY_BYTES = 64 * 1024 * 1024;
 /** QuickJS stack of one runtime; deeper recursion fails with EXEC_STACK_OVERFLOW. */
 export const SANDBOX_STACK_BYTES_MAX = 256 * 1024;
 /** Nodes (values, items, entries) of one value crossing the sandbox boundary. */

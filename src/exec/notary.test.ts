@@ -2,8 +2,10 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { bytesToHex } from "../base/bytes.ts";
+import { fail, ok } from "../base/errors.ts";
 import type { Value } from "../encoding/value.ts";
 import type { ContractContext } from "./contract.ts";
+import { ExecutionError } from "./errors.ts";
 import { readNonce } from "./nonce.ts";
 import {
   decodeNotaryRecord,
@@ -305,6 +307,12 @@ function recordingContext(): ContractContext & { writes: number; emits: number }
     emit: () => {
       context.emits += 1;
     },
+    caller: { keyId: new Uint8Array(32).fill(4), contract: null, member: null },
+    readOnly: false,
+    gasRemaining: 1_000_000n,
+    chargeGas: () => true,
+    call: () => fail(new ExecutionError("EXEC_CONTRACT_UNKNOWN", "no calls in this test")),
+    require: () => ok(undefined),
   };
   return context;
 }

@@ -376,7 +376,7 @@ function provenanceOf(context: ContractContext): NotaryProvenance {
   };
 }
 
-function anchor(context: ContractContext, args: Value): Result<void, ExecutionError> {
+function anchor(context: ContractContext, args: Value): Result<Value, ExecutionError> {
   const parsed = parseAnchorArgs(args);
   if (!parsed.ok) return parsed;
   const existing = context.state.get(NOTARY_RECORD_TABLE, parsed.value.documentHash);
@@ -392,10 +392,10 @@ function anchor(context: ContractContext, args: Value): Result<void, ExecutionEr
   const record: NotaryRecord = { ...parsed.value, anchor: provenanceOf(context), revocation: null };
   context.state.set(NOTARY_RECORD_TABLE, record.documentHash, encodeNotaryRecord(record));
   context.emit(NOTARY_EVENT_ANCHORED, notaryRecordValue(record));
-  return ok(undefined);
+  return ok(null);
 }
 
-function revoke(context: ContractContext, args: Value): Result<void, ExecutionError> {
+function revoke(context: ContractContext, args: Value): Result<Value, ExecutionError> {
   const parsed = parseRevokeArgs(args);
   if (!parsed.ok) return parsed;
   const documentHash = parsed.value.documentHash;
@@ -429,7 +429,7 @@ function revoke(context: ContractContext, args: Value): Result<void, ExecutionEr
   };
   context.state.set(NOTARY_RECORD_TABLE, documentHash, encodeNotaryRecord(revoked));
   context.emit(NOTARY_EVENT_REVOKED, notaryRecordValue(revoked));
-  return ok(undefined);
+  return ok(null);
 }
 
 export const notaryContract: SystemContract = {

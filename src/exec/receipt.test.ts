@@ -21,12 +21,14 @@ const receiptOk: TransactionReceipt = {
   txHash: new Uint8Array(32).fill(0x22),
   status: "ok",
   errorCode: null,
+  gasUsed: 7_200n,
   events: [{ contract: "notary", type: "anchored", data: new Uint8Array([0x00]) }],
 };
 const receiptFailed: TransactionReceipt = {
   txHash: new Uint8Array(32).fill(0x33),
   status: "failed",
   errorCode: "NOTARY_ALREADY_ANCHORED",
+  gasUsed: 1_100n,
   events: [],
 };
 
@@ -129,14 +131,14 @@ describe("execution vectors (docs/PROTOCOL.md, Execution)", () => {
   it("receipts: encoding, hash and root", () => {
     assert.equal(
       bytesToHex(encodeReceipt(receiptOk)),
-      `01${"22".repeat(32)}00 00000000 00000001 00000006 6e6f74617279 00000008 616e63686f726564 00000001 00`.replaceAll(
+      `02${"22".repeat(32)}00 00000000 0000000000001c20 00000001 00000006 6e6f74617279 00000008 616e63686f726564 00000001 00`.replaceAll(
         " ",
         "",
       ),
     );
     assert.equal(
       bytesToHex(encodeReceipt(receiptFailed)),
-      `01${"33".repeat(32)}01 00000017 4e4f544152595f414c52454144595f414e43484f524544 00000000`.replaceAll(
+      `02${"33".repeat(32)}01 00000017 4e4f544152595f414c52454144595f414e43484f524544 000000000000044c 00000000`.replaceAll(
         " ",
         "",
       ),
@@ -147,15 +149,15 @@ describe("execution vectors (docs/PROTOCOL.md, Execution)", () => {
     );
     assert.equal(
       bytesToHex(receiptHash(receiptOk, sha256)),
-      "6ce01a723c28688266c9f5169bb5984c53a47399cab9e38ffba6a74b6296a26f",
+      "60bc586b769f34b3c7d6d549d03d5446f66f6f5d19ea3f240b1a6ef4c1e9f309",
     );
     assert.equal(
       bytesToHex(receiptHash(receiptFailed, sha256)),
-      "307db0b1e9e5dae51e3de3d22b6fac317d87ae41fd19fab719dc1e824c6c6968",
+      "917c6bd4fd3eefaf8d4d78fe476d6571984a2ecb2b7d2d237cc1a917bcaff23f",
     );
     assert.equal(
       bytesToHex(receiptRoot([receiptOk, receiptFailed], sha256)),
-      "74139796c8dfa3463a30fad66581c2931ca0e9a2cc0cdc719824afa07a3d033f",
+      "72d13edc8b355b27f6f5becfa392e0efacc12deb4f8f999ac01ff648e8956517",
     );
   });
 });
@@ -187,6 +189,18 @@ describe("receipts", () => {
       ),
       { numRuns: 2_000 },
     );
+  });
+
+  it("gasUsed: kept for failed receipts; above TX_GAS_MAX_LIMIT refused", () => {
+    assert.equal(decodeReceipt(encodeReceipt(receiptFailed)).gasUsed, 1_100n);
+    const encoded = encodeReceipt(receiptOk);
+    const gasOffset = 1 + 32 + 1 + 4;
+    const tooMuch = encoded.slice();
+    new DataView(tooMuch.buffer).setBigUint64(gasOffset, 1_000_000_001n);
+    assert.throws(() => decodeReceipt(tooMuch), { code: "DECODE_INVALID_VALUE" });
+    const version1 = encoded.slice();
+    version1[0] = 1;
+    assert.throws(() => decodeReceipt(version1), { code: "DECODE_UNKNOWN_VERSION" });
   });
 
   it("refuses non-canonical forms: ok with a code, failed without a code", () => {

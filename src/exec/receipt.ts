@@ -3,8 +3,8 @@
  * served and compared across nodes. Every included transaction has one, in block order, whether
  * it succeeded or failed ("included but failed", as auditors know from Ethereum receipts).
  *
- *   u8 version (1) ‖ bytes<32> txHash ‖ u8 status (0 ok, 1 failed) ‖
- *   string≤64 errorCode (empty when ok) ‖ u32 eventCount (≤ TX_EVENTS_MAX) ‖
+ *   u8 version (2) ‖ bytes<32> txHash ‖ u8 status (0 ok, 1 failed) ‖
+ *   string≤64 errorCode (empty when ok) ‖ u64 gasUsed ‖ u32 eventCount (≤ TX_EVENTS_MAX) ‖
  *   eventCount × (string≤64 contract ‖ string≤64 type ‖ bytes≤8192 data)
  *
  *   receiptHash = HASH(u8 tagLength ‖ "cityledger/receipt/v1" ‖ encoding)
@@ -12,7 +12,7 @@
  *
  * A failed receipt carries no events (a failed transaction's events are dropped). Only the
  * stable error code is encoded; the human message and details stay out of hashed bytes.
- * Receipts are gas-free: system contracts are bounded by their argument and write limits.
+ * gasUsed is the gas the transaction used (ADR 0007), failed or not, at most TX_GAS_MAX_LIMIT.
  * @module
  */
 import { assert } from "../base/assert.ts";
@@ -27,10 +27,11 @@ import {
   EVENT_TYPE_BYTES_MAX,
   TX_EVENTS_DATA_BYTES_MAX,
   TX_EVENTS_MAX,
+  TX_GAS_MAX_LIMIT,
 } from "./limits.ts";
 import { EXEC_DOMAIN_TAGS, execDomainWriter } from "./state-keys.ts";
 
-export const RECEIPT_VERSION = 1;
+export const RECEIPT_VERSION = 2;
 export const RECEIPT_TX_HASH_BYTES = 32;
 export const RECEIPT_STATUS_CODES = { ok: 0, failed: 1 } as const;
 export type ReceiptStatus = keyof typeof RECEIPT_STATUS_CODES;
@@ -50,6 +51,8 @@ export interface TransactionReceipt {
   readonly status: ReceiptStatus;
   /** The ExecutionError code when failed; null when ok. */
   readonly errorCode: string | null;
+  /** Gas the transaction used, also when it failed (0 to TX_GAS_MAX_LIMIT). */
+  readonly gasUsed: bigint;
   readonly events: readonly ReceiptEvent[];
 }
 
@@ -62,6 +65,8 @@ function checkReceipt(receipt: TransactionReceipt): void {
     assert(receipt.events.length === 0, "a failed receipt has no events");
   }
   assert(receipt.events.length <= TX_EVENTS_MAX, "events per transaction are bounded");
+  assert(receipt.gasUsed >= 0n, "gas used is not negative");
+  assert(receipt.gasUsed <= TX_GAS_MAX_LIMIT, "gas used is bounded by the largest gas limit");
 }
 
 export function encodeReceipt(receipt: TransactionReceipt): Uint8Array {
@@ -72,6 +77,7 @@ export function encodeReceipt(receipt: TransactionReceipt): Uint8Array {
     .fixedBytes(receipt.txHash, RECEIPT_TX_HASH_BYTES)
     .u8(RECEIPT_STATUS_CODES[receipt.status])
     .string(receipt.errorCode ?? "", ERROR_CODE_BYTES_MAX)
+    .u64(receipt.gasUsed)
     .u32(receipt.events.length);
   for (const event of receipt.events) {
     writer
@@ -102,6 +108,9 @@ export function decodeReceipt(bytes: Uint8Array): TransactionReceipt {
   if (status === "failed" && !ERROR_CODE_PATTERN.test(errorText)) {
     throw new DecodeError("DECODE_INVALID_VALUE", "a failed receipt carries an error code");
   }
+  const gasUsed = reader.u64("gasUsed");
+  if (gasUsed > TX_GAS_MAX_LIMIT)
+    throw new DecodeError("DECODE_INVALID_VALUE", "gas used exceeds any gas limit");
   const eventCount = reader.u32("event count");
   if (eventCount > TX_EVENTS_MAX) throw new DecodeError("DECODE_TOO_LONG", "too many events", { eventCount });
   if (status === "failed" && eventCount !== 0) {
@@ -120,11 +129,19 @@ export function decodeReceipt(bytes: Uint8Array): TransactionReceipt {
     throw new DecodeError("DECODE_TOO_LONG", "event data exceeds the per-transaction limit", { dataBytes });
   }
   reader.end("receipt");
-  return { txHash, status, errorCode: status === "ok" ? null : errorText, events };
+  return { txHash, status, errorCode: status === "ok" ? null : errorText, gasUsed, events };
 }
 
 export function receiptHash(receipt: TransactionReceipt, hash: HashFunction): Uint8Array {
   const encoded = encodeReceipt(receipt);
+  const message = execDomainWriter(EXEC_DOMAIN_TAGS.receipt, 64 + encoded.length)
+    .fixedBytes(encoded, encoded.length)
+    .finish();
+  return hash(message);
+}
+
+/** `receiptHash` of a receipt already encoded (the store keeps receipts as encoded bytes). */
+export function receiptHashOfEncoded(encoded: Uint8Array, hash: HashFunction): Uint8Array {
   const message = execDomainWriter(EXEC_DOMAIN_TAGS.receipt, 64 + encoded.length)
     .fixedBytes(encoded, encoded.length)
     .finish();

@@ -35,8 +35,12 @@ export type ExecDomainTag = (typeof EXEC_DOMAIN_TAGS)[keyof typeof EXEC_DOMAIN_T
 
 /** Namespace of the executor's account nonces. */
 export const NONCE_NAMESPACE = "account/nonce";
-/** Contract table names: lower-case identifiers. */
-export const CONTRACT_TABLE_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
+/**
+ * Contract table names: lower-case identifiers. A leading "_" marks a table the executor or the
+ * sandbox keeps for a contract (the ordered index of src/exec/table-index.ts), which a deployed
+ * contract cannot name itself.
+ */
+export const CONTRACT_TABLE_PATTERN = /^(?:_[a-z][a-z0-9_-]{0,30}|[a-z][a-z0-9_-]{0,31})$/;
 
 /** Writes `u8 tag length ‖ tag` into a new writer, ready for the body. */
 export function execDomainWriter(tag: ExecDomainTag, capacityBytes = 256): Writer {

@@ -82,6 +82,12 @@ export function blockContext(
 export class TestChain {
   readonly tree = new SparseMerkleTree({ hash: suite.hash });
   height = 0n;
+  /** Fields every block of this chain executes with (contracts, initialState, txGasMax, ...). */
+  readonly context: Partial<BlockExecutionContext>;
+
+  constructor(context: Partial<BlockExecutionContext> = {}) {
+    this.context = context;
+  }
 
   /** Executes the next block; applies it when valid. */
   execute(transactions: readonly ValidTransaction[]): ExecutionOutcome {
@@ -93,7 +99,7 @@ export class TestChain {
   tryExecute(
     transactions: readonly ValidTransaction[],
   ): { ok: true; value: ExecutionOutcome } | { ok: false; error: BlockInvalidError } {
-    const outcome = executeBlock(blockContext(this.height + 1n), transactions, this.tree);
+    const outcome = executeBlock(blockContext(this.height + 1n, this.context), transactions, this.tree);
     if (outcome.ok) {
       this.height += 1n;
       this.tree.applyBatch(outcome.value.updates);

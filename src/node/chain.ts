@@ -22,14 +22,23 @@ import {
 } from "../consensus/index.ts";
 import type { SignatureSuite } from "../crypto/suite.ts";
 import { Reader } from "../encoding/reader.ts";
+import { decodeValue, type Value, type ValueMap } from "../encoding/value.ts";
 import { Writer } from "../encoding/writer.ts";
 import {
+  type BlockExecutionContext,
   type ExecutionOutcome,
   type TransactionReceipt as ExecutionReceipt,
+  encodeReceipt,
   executeBlock,
   receiptRoot,
+  type SandboxEngine,
   type StateReader,
 } from "../exec/index.ts";
+import {
+  readValidatorSetChanges,
+  type ValidatorSetChange,
+  validatorSetAtHeight,
+} from "../exec/system/validator-set-changes.ts";
 import { type Genesis, genesisHash } from "../ledger/genesis.ts";
 import {
   type Block,
@@ -54,6 +63,7 @@ import type { ValidTransaction } from "../ledger/validate-transaction.ts";
 import {
   type BlockEvent,
   type ChainHead,
+  EVENT_KEY_BYTES_MAX,
   METADATA_KEYS,
   PersistentLedger,
   type Store,
@@ -67,12 +77,16 @@ export const CHECKPOINT_METADATA_KEY = "consensus_checkpoint";
 export const VERIFIED_SIGNATURES_MAX = 200_000;
 /** Event type recording a transaction that was included but failed (contract = its contract). */
 export const TRANSACTION_FAILED_EVENT = "tx.failed";
+/** State entries one committed read (an API query, a reader) may load. */
+export const COMMITTED_READ_KEYS_MAX = 20_000;
 const ZERO_HASH = new Uint8Array(32);
 
 export interface ChainOptions {
   readonly store: Store;
   readonly genesis: Genesis;
   readonly suite: SignatureSuite;
+  /** Runs deployed contracts; without it, a call of a deployed contract fails its transaction. */
+  readonly sandbox?: SandboxEngine;
 }
 
 export interface DecidedBlock {
@@ -101,6 +115,7 @@ export class Chain {
   readonly suite: SignatureSuite;
   readonly genesisHash: Uint8Array;
   readonly lock = new AsyncLock();
+  readonly #sandbox: SandboxEngine | undefined;
   #ledger: PersistentLedger;
   #speculation: Speculation | null = null;
   #previousCertificate: CommitCertificate | null;
@@ -109,7 +124,10 @@ export class Chain {
   #proposerPriorities: readonly bigint[];
   /** Hex hashes of transactions whose signatures this node checked; insertion order for eviction. */
   readonly #verified = new Set<string>();
-  readonly #validatorSetHash: Uint8Array;
+  /** Validator-set changes recorded in the committed state, oldest first (governance decides them). */
+  #validatorSetChanges: ValidatorSetChange[] = [];
+  /** Hashes of the sets in use, by hex of their encoding's identity (the set objects themselves). */
+  readonly #validatorSetHashes = new WeakMap<ValidatorSet, Uint8Array>();
 
   private constructor(
     options: ChainOptions,
@@ -124,13 +142,14 @@ export class Chain {
     this.store = options.store;
     this.genesis = options.genesis;
     this.suite = options.suite;
+    this.#sandbox = options.sandbox;
     this.genesisHash = genesisHash(options.genesis, options.suite);
     this.#ledger = ledger;
     this.#previousCertificate = previous.certificate;
     this.#previousHeader = previous.header;
     this.#previousTimeMs = previous.timeMs;
     this.#proposerPriorities = previous.priorities;
-    this.#validatorSetHash = validatorSetHash(options.genesis.validatorSet, options.suite);
+    this.#refreshValidatorSetChanges();
   }
 
   /** Opens the chain in `store`, initialising a fresh store for this genesis or checking it matches. */
@@ -183,6 +202,10 @@ export class Chain {
     });
   }
 
+  get chainId(): string {
+    return this.genesis.chainId;
+  }
+
   get head(): ChainHead | null {
     return this.#ledger.head;
   }
@@ -211,11 +234,32 @@ export class Chain {
   }
 
   /**
-   * The validator set signing blocks at `height`. Sets change through governance (issue "Smart
-   * contracts, identity, governance"); until then the genesis set signs every height.
+   * The validator set signing blocks at `height`: the genesis set, changed by governance. A change
+   * decided in block H signs from H + 2 (ADR 0007), so the committed state knows the sets of every
+   * height up to head + 2; asked beyond, this answers with the set of head + 2.
    */
-  validatorSetAt(_height: bigint): ValidatorSet {
-    return this.genesis.validatorSet;
+  validatorSetAt(height: bigint): ValidatorSet {
+    return validatorSetAtHeight(this.genesis.validatorSet, this.#validatorSetChanges, height);
+  }
+
+  #validatorSetHashAt(height: bigint): Uint8Array {
+    const set = this.validatorSetAt(height);
+    let hash = this.#validatorSetHashes.get(set);
+    if (hash === undefined) {
+      hash = validatorSetHash(set, this.suite);
+      this.#validatorSetHashes.set(set, hash);
+    }
+    return hash;
+  }
+
+  /** Reads the changes recorded in the committed state (only new ones are decoded). */
+  #refreshValidatorSetChanges(): void {
+    const tree = this.#ledger.tree;
+    assert(equalBytes(tree.root, this.stateRoot), "the changes are read at the committed root");
+    const changes = readValidatorSetChanges({ get: (key) => tree.get(key) }, this.suite.hash, this.suite, {
+      knownCount: this.#validatorSetChanges.length,
+    });
+    if (changes.length > 0) this.#validatorSetChanges = [...this.#validatorSetChanges, ...changes];
   }
 
   /** Where consensus starts: the first undecided height. */
@@ -262,6 +306,45 @@ export class Chain {
   }
 
   /**
+   * Runs a synchronous state reader (the system contracts' readers, a read-only query) against the
+   * committed state, on any back end and while a speculation is applied: the reader runs on the
+   * values loaded so far (a key not loaded yet reads as absent, and is noted); the noted keys are
+   * read at the committed root and it runs again, until a run misses nothing. Readers are
+   * deterministic, so that last run saw exactly the committed state; earlier runs are discarded.
+   * Bounded by COMMITTED_READ_KEYS_MAX keys (NODE_READ_TOO_LARGE beyond).
+   */
+  async readCommittedWith<Result>(reader: (state: StateReader) => Result): Promise<Result> {
+    const root = this.stateRoot;
+    if (this.store.syncNodeReader() !== null) {
+      // SQLite reads nodes synchronously: one run at the committed root, beside any speculation.
+      const tree = this.#ledger.tree;
+      return reader({ get: (key) => tree.getAt(root, key) });
+    }
+    const values = new Map<string, Uint8Array | undefined>();
+    for (;;) {
+      const missing: Uint8Array[] = [];
+      const result = reader({
+        get: (key) => {
+          const mapKey = bytesToHex(key);
+          if (values.has(mapKey)) return values.get(mapKey);
+          missing.push(key.slice());
+          return undefined;
+        },
+      });
+      if (missing.length === 0) return result;
+      if (values.size + missing.length > COMMITTED_READ_KEYS_MAX) {
+        throw new NodeError("NODE_READ_TOO_LARGE", "the read needs more state entries than a read may load", {
+          keysMax: COMMITTED_READ_KEYS_MAX,
+        });
+      }
+      for (const key of missing) {
+        const mapKey = bytesToHex(key);
+        if (!values.has(mapKey)) values.set(mapKey, await this.#ledger.readState(key, root));
+      }
+    }
+  }
+
+  /**
    * A synchronous reader of the committed state, for execution (SQLite serves node reads
    * synchronously). Only while no speculation is applied: the tree's current root is the head's.
    */
@@ -302,7 +385,7 @@ export class Chain {
       for (let attempt = 0; ; attempt++) {
         assert(attempt <= candidates.length, "each attempt removes one transaction");
         const outcome = executeBlock(
-          { chainId: this.genesis.chainId, height: input.height, timeMs, suite: this.suite },
+          this.#blockExecutionContext(input.height, timeMs),
           candidates,
           this.#committedStateReader(),
         );
@@ -326,8 +409,8 @@ export class Chain {
           logSize: BigInt(this.#ledger.log.size),
           stateRoot,
           receiptRoot: receiptRoot(outcome.value.receipts, this.suite.hash),
-          validatorSetHash: this.#validatorSetHash,
-          nextValidatorSetHash: this.#validatorSetHash,
+          validatorSetHash: this.#validatorSetHashAt(input.height),
+          nextValidatorSetHash: this.#validatorSetHashAt(input.height + 1n),
           evidenceRoot: evidenceRoot(evidence, this.suite.hash),
           proposer: keyIdOf(this.suite, input.proposerPublicKey),
         };
@@ -407,6 +490,7 @@ export class Chain {
           contract: valid.transaction.contract,
         })),
         events,
+        receipts: speculation.outcome.receipts.map((receipt) => encodeReceipt(receipt)),
         ...(speculation.proposed.previousCertificate === null
           ? {}
           : { previousCertificate: speculation.proposed.previousCertificate }),
@@ -418,6 +502,7 @@ export class Chain {
         ],
       });
       this.#speculation = null;
+      this.#refreshValidatorSetChanges();
       this.#previousCertificate = input.certificate;
       this.#previousHeader = block.header;
       this.#previousTimeMs = block.header.timeMs;
@@ -446,8 +531,8 @@ export class Chain {
     if (header.chainId !== this.genesis.chainId || header.height !== height) return null;
     if (!equalBytes(header.previousBlockHash, this.headHash)) return null;
     if (!this.#previousCertificateValid(proposed)) return null;
-    if (!equalBytes(header.validatorSetHash, this.#validatorSetHash)) return null;
-    if (!equalBytes(header.nextValidatorSetHash, this.#validatorSetHash)) return null;
+    if (!equalBytes(header.validatorSetHash, this.#validatorSetHashAt(height))) return null;
+    if (!equalBytes(header.nextValidatorSetHash, this.#validatorSetHashAt(height + 1n))) return null;
     // BFT time is not attempted: the proposer's clock, moving strictly forward.
     if (header.timeMs <= this.#previousTimeMs && height > 1n) return null;
     if (height === 1n && header.timeMs < this.genesis.genesisTimeMs) return null;
@@ -540,7 +625,7 @@ export class Chain {
     assert(this.#speculation === null, "one speculation at a time");
     const { header } = proposed;
     const outcome = executeBlock(
-      { chainId: header.chainId, height: header.height, timeMs: header.timeMs, suite: this.suite },
+      this.#blockExecutionContext(header.height, header.timeMs),
       transactions,
       this.#committedStateReader(),
     );
@@ -558,6 +643,19 @@ export class Chain {
       return null;
     }
     return speculation;
+  }
+
+  /** What execution of block `height` needs besides its transactions and the state. */
+  #blockExecutionContext(height: bigint, timeMs: bigint): BlockExecutionContext {
+    return {
+      chainId: this.genesis.chainId,
+      height,
+      timeMs,
+      suite: this.suite,
+      // Applied by the executor at height 1 only, before the first transaction.
+      initialState: this.genesis.initialState,
+      ...(this.#sandbox === undefined ? {} : { sandbox: this.#sandbox }),
+    };
   }
 
   /** Appends the transactions to the log and their state updates to the tree; the new state root. */
@@ -593,6 +691,7 @@ function blockEventsOf(outcome: ExecutionOutcome, transactions: readonly ValidTr
     contract: event.contract,
     type: event.type,
     data: event.data,
+    key: eventKeyOf(event.data),
   }));
   for (let txIndex = 0; txIndex < outcome.receipts.length; txIndex++) {
     const receipt = outcome.receipts[txIndex]!;
@@ -603,12 +702,39 @@ function blockEventsOf(outcome: ExecutionOutcome, transactions: readonly ValidTr
       // A failed transaction emits no events of its own, so its failure record is event 0.
       eventIndex: 0,
       contract: transactions[txIndex]!.transaction.contract,
+      key: null,
       type: TRANSACTION_FAILED_EVENT,
       data: encodeFailure(receipt.errorCode ?? "FAILED", error?.message ?? ""),
     });
   }
   events.sort((left, right) => left.txIndex - right.txIndex || left.eventIndex - right.eventIndex);
   return events;
+}
+
+/**
+ * The indexed key of an event: by convention its data's `key` field, the id of what the event is
+ * about (a document hash, a request id, a proposal number): text as is, bytes as hex, an integer
+ * in decimal; null when there is none or it is longer than EVENT_KEY_BYTES_MAX.
+ */
+export function eventKeyOf(data: Uint8Array): string | null {
+  let value: Value;
+  try {
+    value = decodeValue(data);
+  } catch (error) {
+    if (error instanceof CityLedgerError) return null;
+    throw error;
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value) || value instanceof Uint8Array) {
+    return null;
+  }
+  const field = (value as ValueMap).key;
+  let key: string | null = null;
+  if (typeof field === "string") key = field;
+  else if (field instanceof Uint8Array) key = bytesToHex(field);
+  else if (typeof field === "bigint") key = field.toString();
+  if (key === null || key.length === 0 || new TextEncoder().encode(key).length > EVENT_KEY_BYTES_MAX)
+    return null;
+  return key;
 }
 
 /** u8 version (1) | string code | string message. */

@@ -6,6 +6,8 @@
 import { CityLedgerError } from "../base/errors.ts";
 
 export type NodeErrorCode =
+  /** A read of the committed state (an API query) needs more entries than COMMITTED_READ_KEYS_MAX. */
+  | "NODE_READ_TOO_LARGE"
   /** The config file is missing, not JSON, or fails its schema (details name the field). */
   | "NODE_CONFIG_INVALID"
   /** The genesis file is missing, not JSON, or not a valid genesis document. */

@@ -5,13 +5,15 @@
  * `dev`. Keys come from the operating system's random source.
  * @module
  */
+
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { bytesToHex } from "../base/bytes.ts";
 import { ed25519Suite, type SuiteName, suiteByName } from "../crypto/index.ts";
+import type { ValueMap } from "../encoding/value.ts";
 import { saveKeyFile } from "../keystore/index.ts";
-import { canonicalValidatorSet } from "../ledger/index.ts";
+import { canonicalValidatorSet, type ValidatorSet } from "../ledger/index.ts";
 import type { NodeConfigFile } from "./config.ts";
 import { NodeError } from "./errors.ts";
 import { type GenesisFile, genesisFileOf } from "./genesis-file.ts";
@@ -34,6 +36,11 @@ export interface NetworkLayoutOptions {
   /** Nodes admitted to the network that do not validate (they follow the chain). */
   readonly observers?: number;
   readonly genesisTimeMs: bigint;
+  /**
+   * The genesis initial state (organizations, members, committee, ...), or a function of the
+   * generated validator set that returns it (governance keeps the genesis set); default {}.
+   */
+  readonly initialState?: ValueMap | ((validatorSet: ValidatorSet) => ValueMap);
   readonly consensus?: NodeConfigFile["consensus"];
   /**
    * Snapshot settings written into every node's config; observers (nodes that start later) also
@@ -128,19 +135,25 @@ export function writeNetworkLayout(options: NetworkLayoutOptions): NetworkLayout
       validator: index < options.validators,
     });
   }
+  const validatorSet = canonicalValidatorSet(
+    suite.name,
+    prepared
+      .filter((node) => node.validator)
+      .map((node) => ({ publicKey: node.validatorPublicKey, power: VALIDATOR_POWER_DEFAULT })),
+  );
+  const initialState =
+    typeof options.initialState === "function"
+      ? options.initialState(validatorSet)
+      : (options.initialState ?? {});
   const genesis = genesisFileOf({
     genesis: {
       chainId: options.chainId,
       genesisTimeMs: options.genesisTimeMs,
-      validatorSet: canonicalValidatorSet(
-        suite.name,
-        prepared
-          .filter((node) => node.validator)
-          .map((node) => ({ publicKey: node.validatorPublicKey, power: VALIDATOR_POWER_DEFAULT })),
-      ),
+      validatorSet,
       nodes: [...prepared]
         .map((node) => ({ name: node.name, nodeKey: node.nodeKey }))
         .sort((left, right) => bytesToHex(left.nodeKey).localeCompare(bytesToHex(right.nodeKey))),
+      initialState,
     },
     suite,
     validatorNames: new Map(

@@ -12,17 +12,23 @@ import { readFileSync, statSync } from "node:fs";
 import pino, { type Logger } from "pino";
 import { assert } from "../base/assert.ts";
 import { bytesToHex, equalBytes } from "../base/bytes.ts";
-import { CityLedgerError } from "../base/errors.ts";
+import { CityLedgerError, type Result } from "../base/errors.ts";
 import { BLOCK_EVIDENCE_MAX, BLOCK_SIZE_BYTES_MAX } from "../base/limits.ts";
 import { type ConsensusValue, suiteSigner } from "../consensus/index.ts";
 import { ed25519Suite, type SignatureSuite } from "../crypto/index.ts";
 import {
+  checkInitialState,
+  checkTransactionAdmission,
   decodeNotaryRecord,
+  type ExecutionError,
   notaryRecordJson,
   notaryRecordKeyOf,
   readNonce,
+  receiptHashOfEncoded,
+  type SandboxEngine,
   TX_EVENTS_MAX,
 } from "../exec/index.ts";
+import { loadSandboxEngine } from "../exec/sandbox/index.ts";
 import { loadKeyFile } from "../keystore/index.ts";
 import { type Genesis, genesisHash } from "../ledger/genesis.ts";
 import {
@@ -33,12 +39,15 @@ import {
   encodeBlockHeader,
   encodeCommitCertificate,
   hashEncodedTransaction,
+  MerkleLog,
   type Transaction,
   type ValidatorSet,
   validateTransaction,
 } from "../ledger/index.ts";
+import type { ValidTransaction } from "../ledger/validate-transaction.ts";
 import { MEMPOOL_FULL_RETRY_AFTER_MS, Mempool } from "../mempool/index.ts";
 import { NET_TRANSACTIONS_MESSAGE_BYTES_MAX } from "../net/index.ts";
+import type { ExecutionProof } from "../sdk/receipt.ts";
 import { encodeStateProof } from "../state/state-proof.ts";
 import {
   METADATA_KEYS,
@@ -59,6 +68,7 @@ import type { NodeConfig } from "./config.ts";
 import { ConsensusDriver, type ConsensusTransport } from "./consensus-driver.ts";
 import { NodeError } from "./errors.ts";
 import { loadGenesisFile } from "./genesis-file.ts";
+import { GovernanceReads } from "./governance-reads.ts";
 import { createNodeMetrics, type NodeMetrics } from "./metrics.ts";
 import { type PeerNetworkHandle, startPeerNetwork } from "./peer-network.ts";
 import { proposerPrioritiesAt } from "./proposer-priorities.ts";
@@ -71,6 +81,7 @@ import type {
   NodeService,
   NodeStatus,
   StateRead,
+  SubmitRefusalCode,
   SubmitResult,
   TransactionReceipt,
   TransactionStatus,
@@ -154,6 +165,7 @@ export class CityLedgerNode implements NodeService {
   #stopping: Promise<void> | null = null;
   readonly #listeners = new Set<(block: CommittedBlock) => void>();
   readonly #admittedAtMs = new Map<string, number>();
+  readonly governance: GovernanceReads;
   readonly #waiters = new Set<() => void>();
   #lastCommitMs = 0;
 
@@ -166,8 +178,10 @@ export class CityLedgerNode implements NodeService {
     nodePublicKey: Uint8Array;
     nodeSeed: Uint8Array;
     validatorPrivateKey: Uint8Array;
+    querySandbox: SandboxEngine;
   }) {
     this.#nodeSeed = parts.nodeSeed;
+    this.governance = new GovernanceReads(parts.chain, parts.querySandbox);
     this.config = parts.config;
     this.logger = parts.logger;
     this.metrics = parts.metrics;
@@ -182,14 +196,13 @@ export class CityLedgerNode implements NodeService {
     this.metricsContentType = parts.metrics.registry.contentType;
     const signer = suiteSigner(this.suite, parts.validatorPrivateKey);
     this.validatorPublicKey = signer.publicKey;
-    const isValidator = this.chain
-      .validatorSetAt(this.chain.height + 1n)
-      .validators.some((validator) => equalBytes(validator.publicKey, signer.publicKey));
     this.driver = new ConsensusDriver({
       config: {
         chainId: this.chain.genesis.chainId,
         suite: this.suite,
-        signer: isValidator ? signer : null,
+        // Always the signer: consensus signs only at heights whose set holds its key, so a node
+        // that governance makes a validator starts voting at the height its set takes effect.
+        signer,
         timeouts: this.config.consensus.timeouts,
       },
       chain: this.chain,
@@ -225,6 +238,17 @@ export class CityLedgerNode implements NodeService {
       config.validatorKeyFile === config.keyFile && suite.name === "ed25519"
         ? nodeKey
         : loadKeyFile(config.validatorKeyFile, passphrase, suite);
+    const initialStateCheck = checkInitialState(genesis.initialState, suite, { chainId: genesis.chainId });
+    if (!initialStateCheck.ok) {
+      throw new NodeError(
+        "NODE_GENESIS_INVALID",
+        `the genesis initial state is not valid: ${initialStateCheck.error.message}`,
+        plainDetails(initialStateCheck.error.details),
+      );
+    }
+    // One QuickJS engine executes blocks, another answers read-only queries (an engine runs one
+    // block at a time); both load the same pinned wasm build.
+    const [sandbox, querySandbox] = await Promise.all([loadSandboxEngine(), loadSandboxEngine()]);
     const store = await openStore(config.store, { hash: suite.hash });
     let chain: Chain;
     try {
@@ -239,7 +263,7 @@ export class CityLedgerNode implements NodeService {
           baseMetadata: (height) => snapshotBaseMetadata(genesis, suite, height),
         });
       }
-      chain = await Chain.open({ store, genesis, suite });
+      chain = await Chain.open({ store, genesis, suite, sandbox });
     } catch (error) {
       await store.close();
       throw error;
@@ -254,6 +278,7 @@ export class CityLedgerNode implements NodeService {
       nodePublicKey: nodeKey.publicKey,
       nodeSeed: nodeKey.privateKey,
       validatorPrivateKey: validatorKey.privateKey,
+      querySandbox,
     });
     metrics.chainHeight.set(Number(chain.height));
     await node.driver.start();
@@ -383,6 +408,21 @@ export class CityLedgerNode implements NodeService {
       };
     }
     const valid = result.value;
+    // Identity and permission, as the executor will check them: a revoked or expired member, a
+    // suspended organization or a missing role is refused here rather than failing in a block.
+    const admission = this.#admissionOf(valid);
+    if (!admission.ok) {
+      const code = admission.error.code;
+      assert(code === "PERMISSION_DENIED" || code.startsWith("IDENTITY_"), "admission refuses by identity");
+      this.metrics.mempoolRefused.inc({ code });
+      return {
+        accepted: false,
+        hash: valid.hash,
+        code: code as SubmitRefusalCode,
+        message: admission.error.message,
+        details: plainDetails(admission.error.details),
+      };
+    }
     const added = this.mempool.add(valid, Date.now());
     if (!added.ok) {
       this.metrics.mempoolRefused.inc({ code: added.error.code });
@@ -416,6 +456,34 @@ export class CityLedgerNode implements NodeService {
     this.#committedNonces.set(key, nonce);
     return nonce;
   }
+
+  /**
+   * The executor's identity and permission check against the committed state at the head's time
+   * (the next block's time is later: an expiry in between is caught by execution). Verdicts are
+   * cached per sender, contract and method until the next block.
+   */
+  #admissionOf(valid: ValidTransaction): Result<unknown, ExecutionError> {
+    const { contract, method } = valid.transaction;
+    const cacheKey = `${bytesToHex(valid.senderKeyId)}/${contract}/${method}`;
+    const cached = this.#admissions.get(cacheKey);
+    if (cached !== undefined) return cached;
+    const root = this.chain.stateRoot;
+    const tree = this.chain.ledger.tree;
+    const verdict = checkTransactionAdmission(
+      { get: (stateKey) => tree.getAt(root, stateKey) },
+      this.suite.hash,
+      this.chain.headTimeMs,
+      valid.senderKeyId,
+      contract,
+      method,
+    );
+    if (this.#admissions.size >= COMMITTED_NONCES_CACHED_MAX) this.#admissions.clear();
+    this.#admissions.set(cacheKey, verdict);
+    return verdict;
+  }
+
+  /** Admission verdicts since the last block, by sender/contract/method. */
+  readonly #admissions = new Map<string, Result<unknown, ExecutionError>>();
 
   /**
    * Committed nonces read since the last block, by sender key id (hex): admission reads one per
@@ -507,6 +575,8 @@ export class CityLedgerNode implements NodeService {
     const { block } = decided;
     this.mempool.removeCommitted(decided.transactionHashes);
     for (const senderKeyId of decided.senderKeyIds) this.#committedNonces.delete(bytesToHex(senderKeyId));
+    // Any block may revoke a member, suspend an organization or change a rule.
+    this.#admissions.clear();
     this.mempool.recheck((senderKeyId) => this.#committedNonce(senderKeyId), decided.senderKeyIds);
     this.mempool.evictExpired(Date.now(), block.header.height + 1n);
     this.metrics.chainHeight.set(Number(block.header.height));
@@ -556,6 +626,7 @@ export class CityLedgerNode implements NodeService {
         logIndex: decided.firstLogIndex + event.txIndex,
         contract: event.contract,
         type: event.type,
+        key: event.key,
         data: event.data,
       })),
     };
@@ -616,7 +687,8 @@ export class CityLedgerNode implements NodeService {
     } catch {
       return OK_RESULT;
     }
-    const events = await this.store.eventsByType(TRANSACTION_FAILED_EVENT, {
+    const events = await this.store.events({
+      type: TRANSACTION_FAILED_EVENT,
       contract,
       afterLogIndex: logIndex - 1,
       limit: 1,
@@ -651,7 +723,18 @@ export class CityLedgerNode implements NodeService {
       encodedCertificate: encodeCommitCertificate(block.certificate),
       validatorSet: this.chain.validatorSetAt(stored.height),
       result: await this.#resultOf(stored.logIndex, stored.encoded),
+      execution: await this.#executionProofOf(stored.height, stored.indexInBlock),
     };
+  }
+
+  /** The block's execution receipt of one transaction with its proof in receiptRoot (null if not held). */
+  async #executionProofOf(height: bigint, indexInBlock: number): Promise<ExecutionProof | null> {
+    const receipts = await this.store.receiptsByHeight(height);
+    if (receipts === undefined) return null;
+    assert(indexInBlock < receipts.length, "a stored transaction has a stored receipt");
+    const tree = new MerkleLog({ hash: this.suite.hash });
+    for (const encoded of receipts) tree.append(receiptHashOfEncoded(encoded, this.suite.hash));
+    return { receipt: receipts[indexInBlock]!, proof: tree.inclusionProof(indexInBlock, receipts.length) };
   }
 
   async blockByHeight(height: bigint): Promise<BlockSummary | undefined> {
@@ -695,15 +778,16 @@ export class CityLedgerNode implements NodeService {
   }
 
   /**
-   * Events of one type, oldest first, after a log index. A page never splits one transaction's
+   * Events matching the filter, oldest first, after a log index. A page never splits one transaction's
    * events (paging resumes after the last transaction's log index): it reads a few more rows
    * than asked and drops a trailing transaction whose events did not all fit.
    */
   async events(filter: EventFilter): Promise<ChainEvent[]> {
-    const type = filter.type ?? "";
     const limit = Math.min(filter.limit ?? QUERY_RESULTS_MAX, QUERY_RESULTS_MAX - EVENTS_PER_TRANSACTION_MAX);
-    const stored = await this.store.eventsByType(type, {
+    const stored = await this.store.events({
+      ...(filter.type === undefined ? {} : { type: filter.type }),
       ...(filter.contract === undefined ? {} : { contract: filter.contract }),
+      ...(filter.key === undefined ? {} : { key: filter.key }),
       ...(filter.afterLogIndex === undefined ? {} : { afterLogIndex: filter.afterLogIndex }),
       limit: limit + EVENTS_PER_TRANSACTION_MAX,
     });

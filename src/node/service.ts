@@ -4,6 +4,11 @@
  * plain data; byte fields are Uint8Array and the API chooses their JSON form (hex).
  * @module
  */
+import type { Result } from "../base/errors.ts";
+import type { Value } from "../encoding/value.ts";
+import type { ExecutionError, PermissionRule } from "../exec/index.ts";
+import type { ChainParameters, Committee, Proposal, ProposalPage } from "../exec/system/governance.ts";
+import type { ContractPage } from "../exec/system/registry.ts";
 import type { BlockHeader } from "../ledger/block.ts";
 import type { CommitCertificate } from "../ledger/commit.ts";
 import type { Transaction } from "../ledger/transaction.ts";
@@ -12,6 +17,7 @@ import type { ExecutionResult } from "../sdk/json-codec.ts";
 import type { TransactionReceipt } from "../sdk/receipt.ts";
 import type { StateProof } from "../state/state-proof.ts";
 import type { StoredEvent as ChainEvent } from "../storage/store.ts";
+import type { ContractRecord, MemberRecord, OrganizationRecord, QueryResult } from "./governance-reads.ts";
 
 /** Why a submitted transaction was not admitted; stable codes, mapped to HTTP by the API. */
 export type SubmitRefusalCode =
@@ -21,6 +27,10 @@ export type SubmitRefusalCode =
   | "MEMPOOL_FULL"
   | "MEMPOOL_SENDER_FULL"
   | "MEMPOOL_NONCE_TOO_LOW"
+  /** The signer's membership is revoked or expired, or its organization is not active. */
+  | `IDENTITY_${string}`
+  /** No role or organization of the signer may call this contract method. */
+  | "PERMISSION_DENIED"
   | "NODE_NOT_READY";
 
 export type SubmitResult =
@@ -103,6 +113,8 @@ export type { StoredEvent as ChainEvent } from "../storage/store.ts";
 export interface EventFilter {
   readonly contract?: string;
   readonly type?: string;
+  /** The event's indexed key (its data's `key` field). */
+  readonly key?: string;
   readonly afterLogIndex?: number;
   readonly limit?: number;
 }
@@ -116,7 +128,32 @@ export interface CommittedBlock {
 
 export type Unsubscribe = () => void;
 
+/** Identity, governance and the contract registry at the committed state (./governance-reads.ts). */
+export interface GovernanceService {
+  /** The head block's time, at which statuses (member expiry, voting deadlines) are computed. */
+  readonly nowMs: bigint;
+  organizations(): Promise<OrganizationRecord[]>;
+  organization(id: string): Promise<OrganizationRecord | undefined>;
+  member(keyId: Uint8Array): Promise<MemberRecord | undefined>;
+  committee(): Promise<Committee | undefined>;
+  proposals(fromId: bigint, limit: number): Promise<ProposalPage>;
+  proposal(id: bigint): Promise<Proposal | undefined>;
+  parameters(): Promise<ChainParameters>;
+  contracts(fromPosition: bigint, limit: number): Promise<ContractPage>;
+  contract(name: string): Promise<ContractRecord | undefined>;
+  contractCode(codeHash: Uint8Array): Promise<Uint8Array | undefined>;
+  permission(contract: string, name: string): Promise<PermissionRule | undefined>;
+  /** A read-only call at the committed state; nothing it writes is kept. */
+  query(
+    contract: string,
+    method: string,
+    args: Value,
+    callerKeyId: Uint8Array | null,
+  ): Promise<Result<QueryResult, ExecutionError>>;
+}
+
 export interface NodeService {
+  readonly governance: GovernanceService;
   status(): NodeStatus;
   /** Validates (signature, chain, nonce) and admits to the pool; never throws for bad input. */
   submitTransaction(encoded: Uint8Array): Promise<SubmitResult>;

@@ -71,7 +71,7 @@ describe("CityLedgerClient", () => {
       },
     );
     const json = await client.receiptJson(hash);
-    assert.equal(json.format, "cityledger/receipt/v1");
+    assert.equal(json.format, "cityledger/receipt/v2");
   });
 
   it("waits for the commit over the WebSocket when one is available", async () => {
@@ -243,7 +243,7 @@ describe("CityLedgerClient against a node that misbehaves", () => {
     ]);
     const hash = bytesToHex(sha256(utf8("x")));
     const wrongReceipt: typeof fetch = async () =>
-      new Response(JSON.stringify({ format: "cityledger/receipt/v1" }), {
+      new Response(JSON.stringify({ format: "cityledger/receipt/v2" }), {
         status: 200,
         headers: { "content-type": "application/json" },
       });

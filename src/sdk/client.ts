@@ -22,7 +22,15 @@ import { Value } from "@sinclair/typebox/value";
 import { assert } from "../base/assert.ts";
 import { bytesToHex } from "../base/bytes.ts";
 import { CityLedgerError } from "../base/errors.ts";
-import { checkWire, type StateRead, stateReadFromJson, u64ToDecimal, WireFormatError } from "./json-codec.ts";
+import { type Value as CanonicalValue, valueFromJson, valueToJson } from "../encoding/index.ts";
+import {
+  checkWire,
+  type StateRead,
+  stateReadFromJson,
+  u64FromDecimal,
+  u64ToDecimal,
+  WireFormatError,
+} from "./json-codec.ts";
 import { receiptFromJson, type TransactionReceipt } from "./receipt.ts";
 import {
   BatchResultJson,
@@ -136,8 +144,21 @@ export interface WaitForCommitOptions extends CallOptions {
 export interface EventQuery extends CallOptions {
   readonly contract?: string;
   readonly type?: string;
+  /** The event's indexed key (its data's `key` field). */
+  readonly key?: string;
   readonly after?: number;
   readonly limit?: number;
+}
+
+/** A record of identity or governance in the API's plain JSON (docs/API.md). */
+export type RecordJson = Record<string, unknown>;
+
+function pageQueryOf(page: { from?: bigint; limit?: number }): string {
+  const parameters = new URLSearchParams();
+  if (page.from !== undefined) parameters.set("from", u64ToDecimal(page.from));
+  if (page.limit !== undefined) parameters.set("limit", String(page.limit));
+  const text = parameters.toString();
+  return text === "" ? "" : `?${text}`;
 }
 
 export interface NotaryRead {
@@ -196,7 +217,8 @@ export class CityLedgerClient {
     assert(typeof fetchFunction === "function", "CityLedgerClient: no fetch in this environment; pass one");
     assert(/^https?:\/\//.test(options.baseUrl), "CityLedgerClient: baseUrl must be an http(s) URL");
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
-    this.#fetch = fetchFunction;
+    // Called as a plain function: browsers refuse `window.fetch` called as another object's method.
+    this.#fetch = (input, init) => fetchFunction(input, init);
     this.#webSocket =
       options.webSocket === undefined
         ? ((globalThis as { WebSocket?: WebSocketConstructor }).WebSocket ?? null)
@@ -416,11 +438,101 @@ export class CityLedgerClient {
     const parameters = new URLSearchParams();
     if (query.contract !== undefined) parameters.set("contract", query.contract);
     if (query.type !== undefined) parameters.set("type", query.type);
+    if (query.key !== undefined) parameters.set("key", query.key);
     if (query.after !== undefined) parameters.set("after", String(query.after));
     if (query.limit !== undefined) parameters.set("limit", String(query.limit));
     const text = parameters.toString();
     const reply = await this.#call("GET", `/v1/events${text === "" ? "" : `?${text}`}`, query);
     return parsed(EventsPageJson, reply, "the events page");
+  }
+
+  /** Every organization with its departments (identity at the committed state). */
+  async organizations(options: CallOptions = {}): Promise<{ organizations: RecordJson[] }> {
+    return (await this.#call("GET", "/v1/organizations", options)) as { organizations: RecordJson[] };
+  }
+
+  async organization(id: string, options: CallOptions = {}): Promise<RecordJson> {
+    return (await this.#call("GET", `/v1/organizations/${encodeURIComponent(id)}`, options)) as RecordJson;
+  }
+
+  /** The membership attested for a key id (organization, department, roles, expiry, status). */
+  async member(keyId: HashInput, options: CallOptions = {}): Promise<RecordJson> {
+    return (await this.#call("GET", `/v1/members/${hashHexOf(keyId)}`, options)) as RecordJson;
+  }
+
+  async committee(options: CallOptions = {}): Promise<RecordJson> {
+    return (await this.#call("GET", "/v1/committee", options)) as RecordJson;
+  }
+
+  /** One page of proposals from id `from` (default 1); pass `next` back as `from`. */
+  async proposals(
+    page: { from?: bigint; limit?: number } = {},
+    options: CallOptions = {},
+  ): Promise<{ proposals: RecordJson[]; total: string; next: string | null }> {
+    return (await this.#call("GET", `/v1/proposals${pageQueryOf(page)}`, options)) as {
+      proposals: RecordJson[];
+      total: string;
+      next: string | null;
+    };
+  }
+
+  async proposal(id: bigint, options: CallOptions = {}): Promise<RecordJson> {
+    return (await this.#call("GET", `/v1/proposals/${u64ToDecimal(id)}`, options)) as RecordJson;
+  }
+
+  async parameters(options: CallOptions = {}): Promise<Record<string, string>> {
+    return (await this.#call("GET", "/v1/parameters", options)) as Record<string, string>;
+  }
+
+  async contracts(
+    page: { from?: bigint; limit?: number } = {},
+    options: CallOptions = {},
+  ): Promise<{ contracts: RecordJson[]; total: string; next: string | null }> {
+    return (await this.#call("GET", `/v1/contracts${pageQueryOf(page)}`, options)) as {
+      contracts: RecordJson[];
+      total: string;
+      next: string | null;
+    };
+  }
+
+  /** A deployed contract: its active version and every version. */
+  async contract(
+    name: string,
+    options: CallOptions = {},
+  ): Promise<{ active: RecordJson; versions: RecordJson[] }> {
+    return (await this.#call("GET", `/v1/contracts/${encodeURIComponent(name)}`, options)) as {
+      active: RecordJson;
+      versions: RecordJson[];
+    };
+  }
+
+  /**
+   * Runs a contract method read-only at the committed state, as `caller` (a key id; default
+   * anonymous). Arguments and result are canonical values; a failing call is a ClientError with
+   * the contract's code.
+   */
+  async queryContract(
+    name: string,
+    method: string,
+    args: CanonicalValue,
+    caller?: HashInput,
+    options: CallOptions = {},
+  ): Promise<{ value: CanonicalValue; gasUsed: bigint }> {
+    const body = JSON.stringify({
+      method,
+      args: valueToJson(args),
+      ...(caller === undefined ? {} : { caller: hashHexOf(caller) }),
+    });
+    const reply = (await this.#call("POST", `/v1/contracts/${encodeURIComponent(name)}/query`, options, {
+      body,
+      contentType: "application/json",
+    })) as { value?: unknown; gasUsed?: unknown };
+    try {
+      if (typeof reply.gasUsed !== "string") throw new Error("gasUsed");
+      return { value: valueFromJson(reply.value), gasUsed: u64FromDecimal(reply.gasUsed, "gasUsed") };
+    } catch (error) {
+      throw badResponse(error, "the query result");
+    }
   }
 
   /**

@@ -10,6 +10,8 @@ import fc from "fast-check";
 import { bytesToHex, utf8 } from "../base/bytes.ts";
 import type { HeaderLink } from "../consensus/light-client.ts";
 import { ed25519Suite, type KeyPair, sha256 } from "../crypto/index.ts";
+import { encodeValue } from "../encoding/value.ts";
+import { encodeReceipt as encodeExecutionReceipt, receiptHashOfEncoded } from "../exec/receipt.ts";
 import {
   type BlockHeader,
   blockHash,
@@ -30,6 +32,7 @@ import {
   validatorSetHash,
   voteSigningBytes,
 } from "../ledger/index.ts";
+import { merkleRoot } from "../ledger/merkle-proof.ts";
 import {
   type ReceiptTrust,
   receiptFromJson,
@@ -105,6 +108,22 @@ function buildChain() {
     ),
   );
   const hashes = transactions.map((encoded) => hashEncodedTransaction(encoded, suite.hash));
+  // What each transaction did: transaction 3 failed, the others anchored with an event.
+  const executions = hashes.map((txHash, index) =>
+    encodeExecutionReceipt(
+      index === 3
+        ? { txHash, status: "failed", errorCode: "NOTARY_ALREADY_ANCHORED", gasUsed: 1_900n, events: [] }
+        : {
+            txHash,
+            status: "ok",
+            errorCode: null,
+            gasUsed: 2_000n + BigInt(index),
+            events: [
+              { contract: "notary", type: "anchored", data: encodeValue({ key: `document ${index}` }) },
+            ],
+          },
+    ),
+  );
   const log = new MerkleLog({ hash: suite.hash });
   const blocks: Array<{
     header: BlockHeader;
@@ -134,7 +153,12 @@ function buildChain() {
       logRoot: log.root(),
       logSize: BigInt(log.size),
       stateRoot: sha256(utf8(`state ${position}`)),
-      receiptRoot: sha256(utf8(`receipts ${position}`)),
+      receiptRoot: merkleRoot(
+        executions
+          .slice(first, first + step.count)
+          .map((encoded) => receiptHashOfEncoded(encoded, suite.hash)),
+        suite.hash,
+      ),
       validatorSetHash: validatorSetHash(step.signing.set, suite),
       nextValidatorSetHash: validatorSetHash(step.next.set, suite),
       evidenceRoot: evidenceRoot([], suite.hash),
@@ -153,6 +177,10 @@ function buildChain() {
       (entry) => logIndex >= entry.first && logIndex < entry.first + entry.header.txCount,
     )!;
     const logSize = Number(block.header.logSize);
+    const receiptLog = new MerkleLog({ hash: suite.hash });
+    for (const encoded of executions.slice(block.first, block.first + block.header.txCount)) {
+      receiptLog.append(receiptHashOfEncoded(encoded, suite.hash));
+    }
     return {
       chainId: CHAIN_ID,
       transaction: transactions[logIndex]!,
@@ -167,7 +195,15 @@ function buildChain() {
       certificate: block.certificate,
       encodedCertificate: encodeCommitCertificate(block.certificate),
       validatorSet: block.set,
-      result: { ok: true, errorCode: null, errorMessage: null },
+      result:
+        logIndex === 3
+          ? // The human message is not committed to (only the code is), so the fixture has none.
+            { ok: false, errorCode: "NOTARY_ALREADY_ANCHORED", errorMessage: null }
+          : { ok: true, errorCode: null, errorMessage: null },
+      execution: {
+        receipt: executions[logIndex]!,
+        proof: receiptLog.inclusionProof(logIndex - block.first, block.header.txCount),
+      },
     };
   };
   const links: HeaderLink[] = blocks.map((block) => ({
@@ -201,6 +237,10 @@ describe("verifyReceipt accepts correct receipts", () => {
       assert.deepEqual(verifyReceipt(chain.receiptOf(logIndex), trustS0), { ok: true });
     for (const logIndex of [2, 3, 4])
       assert.deepEqual(verifyReceipt(chain.receiptOf(logIndex), trustS1), { ok: true });
+  });
+
+  it("without its execution receipt, inclusion alone", () => {
+    assert.deepEqual(verifyReceipt({ ...chain.receiptOf(4), execution: null }, trustS1), { ok: true });
   });
 
   it("after a JSON round trip", () => {
@@ -259,6 +299,32 @@ describe("verifyReceipt refuses tampering", () => {
         "proof lengthened",
         { ...receipt, inclusionProof: [...receipt.inclusionProof, receipt.hash] },
         "RECEIPT_INCLUSION_INVALID",
+      ],
+      [
+        "result claimed ok while the execution receipt says failed",
+        { ...receipt, result: { ok: true, errorCode: null, errorMessage: null } },
+        "RECEIPT_EXECUTION_INVALID",
+      ],
+      [
+        "another transaction's execution receipt",
+        { ...receipt, execution: { ...receipt.execution!, receipt: chain.receiptOf(2).execution!.receipt } },
+        "RECEIPT_EXECUTION_INVALID",
+      ],
+      [
+        "execution receipt with a byte flipped (gas, code or events)",
+        {
+          ...receipt,
+          execution: {
+            ...receipt.execution!,
+            receipt: flipped(receipt.execution!.receipt, receipt.execution!.receipt.length - 2),
+          },
+        },
+        "RECEIPT_EXECUTION_INVALID",
+      ],
+      [
+        "execution proof shortened",
+        { ...receipt, execution: { ...receipt.execution!, proof: receipt.execution!.proof.slice(1) } },
+        "RECEIPT_EXECUTION_INVALID",
       ],
       ["height", { ...receipt, height: 1n }, "RECEIPT_HEADER_MISMATCH"],
       ["log size", { ...receipt, logSize: 4n }, "RECEIPT_HEADER_MISMATCH"],

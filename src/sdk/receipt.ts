@@ -7,8 +7,13 @@
  *   header --blockHash--> certificate.blockHash <--precommits-- trusted validator set
  *
  * The log's leaf data is the 32-byte transaction hash (docs/PROTOCOL.md, "Transparency log"),
- * so the leaf hash is HASH(0x00 || txHash). The execution `result` is not committed to by the
- * header: a valid receipt proves inclusion, not the outcome.
+ * so the leaf hash is HASH(0x00 || txHash). What the transaction did is proved too when the
+ * receipt carries its execution receipt (status, error code, gas, events):
+ *
+ *   execution receipt --receiptHash--> leaf --inclusion proof--> header.receiptRoot
+ *
+ * and then `result` must agree with it. Without it (a node that does not hold the block's
+ * execution receipts), a valid receipt proves inclusion, not the outcome.
  *
  * verifyReceipt is pure and never throws: every failure is a result with a stable code.
  * @module
@@ -20,6 +25,7 @@ import type { HeaderLink } from "../consensus/light-client.ts";
 import { verifyHeaderChain } from "../consensus/light-client.ts";
 import { portableSuiteByName } from "../crypto/portable.ts";
 import type { SignatureSuite, SuiteName } from "../crypto/suite.ts";
+import { decodeReceipt, receiptHashOfEncoded } from "../exec/receipt.ts";
 import { type BlockHeader, blockHash, encodeBlockHeader } from "../ledger/block.ts";
 import { type CommitCertificate, encodeCommitCertificate, verifyCommit } from "../ledger/commit.ts";
 import { verifyInclusion } from "../ledger/merkle-proof.ts";
@@ -39,7 +45,7 @@ import {
   validatorSetFromJson,
   validatorSetToJson,
 } from "./json-codec.ts";
-import { RECEIPT_FORMAT, ReceiptJson } from "./wire.ts";
+import { EXECUTION_RECEIPT_BYTES_MAX, RECEIPT_FORMAT, ReceiptJson } from "./wire.ts";
 
 /**
  * Everything needed to check offline that a transaction is in the ledger. The same shape as the
@@ -60,6 +66,15 @@ export interface TransactionReceipt {
   readonly encodedCertificate: Uint8Array;
   readonly validatorSet: ValidatorSet;
   readonly result: ExecutionResult;
+  /** The execution receipt and its proof in header.receiptRoot, or null when not held. */
+  readonly execution: ExecutionProof | null;
+}
+
+export interface ExecutionProof {
+  /** The encoded execution receipt (docs/PROTOCOL.md 13.5). */
+  readonly receipt: Uint8Array;
+  /** RFC 9162 inclusion proof of its receipt hash at indexInBlock among header.txCount. */
+  readonly proof: readonly Uint8Array[];
 }
 
 /**
@@ -101,7 +116,9 @@ export type ReceiptCheckCode =
   /** The header chain from the trusted set does not verify or does not reach the header. */
   | "RECEIPT_HEADER_CHAIN_INVALID"
   /** The certificate lacks valid precommits of more than 2/3 of the signing set's power. */
-  | "RECEIPT_CERTIFICATE_INVALID";
+  | "RECEIPT_CERTIFICATE_INVALID"
+  /** The execution receipt is not this transaction's, not in the header's receiptRoot, or disagrees with `result`. */
+  | "RECEIPT_EXECUTION_INVALID";
 
 export type ReceiptVerification =
   | { readonly ok: true }
@@ -189,6 +206,12 @@ function verifyReceiptUnguarded(
   const inclusionProblem = inclusionProblemOf(receipt, suite);
   if (inclusionProblem !== null) return refuse("RECEIPT_INCLUSION_INVALID", inclusionProblem);
 
+  // What it did: the execution receipt is in the header's receiptRoot, and `result` says the same.
+  if (receipt.execution !== null) {
+    const executionProblem = executionProblemOf(receipt, receipt.execution, suite);
+    if (executionProblem !== null) return refuse("RECEIPT_EXECUTION_INVALID", executionProblem);
+  }
+
   // Which set signed the header, and why it is trusted.
   const signing = signingSetOf(receipt, trust, suite);
   if (!signing.ok) return signing.refusal;
@@ -240,6 +263,37 @@ function inclusionProblemOf(receipt: TransactionReceipt, suite: SignatureSuite):
     suite.hash,
   );
   return included ? null : "the inclusion proof does not lead to the header's log root";
+}
+
+function executionProblemOf(
+  receipt: TransactionReceipt,
+  execution: ExecutionProof,
+  suite: SignatureSuite,
+): string | null {
+  if (!isBytes(execution.receipt, EXECUTION_RECEIPT_BYTES_MAX) || !Array.isArray(execution.proof)) {
+    return "the execution proof is not well-formed";
+  }
+  let decoded: ReturnType<typeof decodeReceipt>;
+  try {
+    decoded = decodeReceipt(execution.receipt);
+  } catch (error) {
+    if (error instanceof CityLedgerError) return `the execution receipt does not decode: ${error.message}`;
+    throw error;
+  }
+  if (!equalBytes(decoded.txHash, receipt.hash)) return "the execution receipt is another transaction's";
+  const included = verifyInclusion(
+    receiptHashOfEncoded(execution.receipt, suite.hash),
+    receipt.indexInBlock,
+    receipt.header.txCount,
+    execution.proof,
+    receipt.header.receiptRoot,
+    suite.hash,
+  );
+  if (!included) return "the execution receipt's proof does not lead to the header's receipt root";
+  if (receipt.result.ok !== (decoded.status === "ok") || receipt.result.errorCode !== decoded.errorCode) {
+    return "the receipt's result disagrees with its execution receipt";
+  }
+  return null;
 }
 
 type SigningSet =
@@ -332,6 +386,13 @@ export function receiptToJson(receipt: TransactionReceipt): ReceiptJson {
     encodedCertificate: bytesToHex(receipt.encodedCertificate),
     validatorSet: validatorSetToJson(receipt.validatorSet),
     result: executionResultToJson(receipt.result),
+    execution:
+      receipt.execution === null
+        ? null
+        : {
+            receipt: bytesToHex(receipt.execution.receipt),
+            proof: receipt.execution.proof.map((hash) => bytesToHex(hash)),
+          },
   };
 }
 
@@ -364,5 +425,14 @@ export function receiptFromJson(json: unknown): TransactionReceipt {
       errorCode: receipt.result.errorCode,
       errorMessage: receipt.result.errorMessage,
     },
+    execution:
+      receipt.execution === null
+        ? null
+        : {
+            receipt: bytesFromHex(receipt.execution.receipt, "execution.receipt"),
+            proof: receipt.execution.proof.map((hash, index) =>
+              bytesFromHex(hash, `execution.proof[${index}]`),
+            ),
+          },
   };
 }

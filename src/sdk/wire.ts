@@ -24,7 +24,9 @@ import {
 import { STATE_PROOF_BYTES_MAX } from "../state/state-proof.ts";
 
 /** Identifies the receipt JSON format (docs/PROTOCOL.md, "Receipts"). */
-export const RECEIPT_FORMAT = "cityledger/receipt/v1";
+/** An encoded execution receipt: its events (8 KiB of data at most) plus codes and framing. */
+export const EXECUTION_RECEIPT_BYTES_MAX = 16 * 1024;
+export const RECEIPT_FORMAT = "cityledger/receipt/v2";
 /** Largest encoded block header (fixed fields plus the longest chain id), with room to spare. */
 export const HEADER_ENCODED_BYTES_MAX = 1024;
 /** Largest encoded commit certificate: VALIDATORS_MAX signatures with their indexes and lengths. */
@@ -150,8 +152,24 @@ export const ReceiptJson = Type.Object(
     encodedCertificate: BytesHex(CERTIFICATE_ENCODED_BYTES_MAX),
     validatorSet: ValidatorSetJson,
     result: ExecutionResultJson,
+    execution: Type.Union([
+      Type.Object(
+        {
+          receipt: BytesHex(EXECUTION_RECEIPT_BYTES_MAX, "the encoded execution receipt (PROTOCOL 13.5)"),
+          proof: Type.Array(HashHex, {
+            maxItems: LOG_PROOF_HASHES_MAX,
+            description: "RFC 9162 inclusion proof of the receipt's hash in the header's receiptRoot",
+          }),
+        },
+        Closed,
+      ),
+      Type.Null({ description: "the node does not hold the block's execution receipts" }),
+    ]),
   },
-  { ...Closed, description: "everything needed to verify offline that a transaction is in the ledger" },
+  {
+    ...Closed,
+    description: "everything needed to verify offline that a transaction is in the ledger and what it did",
+  },
 );
 
 const TransactionPendingJson = Type.Object({ status: Type.Literal("pending"), hash: HashHex }, Closed);
@@ -278,7 +296,14 @@ export const EventJson = Type.Object(
     logIndex: Type.Integer({ minimum: 0, maximum: LOG_SIZE_MAX }),
     contract: Type.String({ maxLength: NAME_BYTES_MAX }),
     type: Type.String({ maxLength: NAME_BYTES_MAX }),
+    key: Type.Union([Type.String({ maxLength: 128 }), Type.Null()], {
+      description: "the indexed key: the data's `key` field (text, bytes as hex, integer in decimal)",
+    }),
     data: BytesHex(EVENT_DATA_BYTES_MAX),
+    value: Type.Unknown({
+      description:
+        "the data decoded, in the value JSON form (docs/PROTOCOL.md 1.1.1); null when it is not a canonical value",
+    }),
   },
   Closed,
 );

@@ -16,6 +16,11 @@ export const StoreErrorCode = {
   MIGRATION_MISSING: "STORE_MIGRATION_MISSING",
   /** Stored bytes do not match their hash, or rows disagree with each other. */
   CORRUPT: "STORE_CORRUPT",
+  /**
+   * A block's stored receipts disagree with its header: not one per transaction, or their root
+   * is not the header's receiptRoot (damage of the receipt rows; `verifyStore` reports it).
+   */
+  RECEIPTS_MISMATCH: "STORE_RECEIPTS_MISMATCH",
   /** The location does not exist and the caller asked not to create it. */
   NOT_FOUND: "STORE_NOT_FOUND",
   /** The location is neither a path nor a postgres:// URL. */

@@ -10,6 +10,7 @@ import {
   NAME_BYTES_MAX,
   STATE_VALUE_BYTES_MAX,
 } from "../base/limits.ts";
+import { ERROR_CODE_BYTES_MAX, TX_EVENTS_DATA_BYTES_MAX, TX_EVENTS_MAX } from "../exec/limits.ts";
 
 /** Rows one query by sender, contract or event type returns (callers page with `after`). */
 export const QUERY_RESULTS_MAX = 1_000;
@@ -19,6 +20,13 @@ export const BLOCK_EVENTS_MAX = 100_000;
 export const EVENT_DATA_BYTES_MAX = 64 * 1024;
 /** An event type name (same bound as contract and method names). */
 export const EVENT_TYPE_BYTES_MAX = NAME_BYTES_MAX;
+/** An event's indexed key, in UTF-8 bytes (1 or more; null for none). */
+export const EVENT_KEY_BYTES_MAX = 128;
+/**
+ * One encoded execution receipt, opaque to the store: room for the largest receipt the executor
+ * makes (asserted below) and for a few more fields of later receipt versions.
+ */
+export const RECEIPT_BYTES_MAX = 16 * 1024;
 /** A chain-metadata key (ASCII). */
 export const METADATA_KEY_BYTES_MAX = 64;
 /** A chain-metadata value. */
@@ -71,6 +79,12 @@ export const SQLITE_WAL_AUTOCHECKPOINT_PAGES = 4_096;
 assert(WAL_RECORD_BYTES_MAX > BLOCK_SIZE_BYTES_MAX, "a WAL record holds a whole proposed block");
 assert(SNAPSHOT_CHUNK_BYTES_MAX > STATE_VALUE_BYTES_MAX, "one entry always fits in a chunk");
 assert(QUERY_RESULTS_MAX <= BLOCK_TXS_MAX, "a page of results is at most a block's worth of rows");
+assert(
+  RECEIPT_BYTES_MAX >=
+    // version, tx hash, status, error code, event count, gas and other fixed fields (256), events
+    256 + ERROR_CODE_BYTES_MAX + TX_EVENTS_MAX * (12 + 2 * NAME_BYTES_MAX) + TX_EVENTS_DATA_BYTES_MAX,
+  "the largest receipt the executor makes fits",
+);
 assert(STATE_WALK_FETCH_NODES_MAX <= PREFETCH_NODES_PER_QUERY_MAX, "one walker round is one query");
 assert(
   SNAPSHOT_CHUNK_ENTRIES_MAX * SNAPSHOT_CHUNKS_MAX >= SNAPSHOT_ENTRIES_MAX,

@@ -8,7 +8,8 @@
  * const ledger = await PersistentLedger.open(store);
  * for (const entry of entries) ledger.log.append(entry.hash);
  * const stateRoot = await ledger.applyState(updates);
- * await ledger.commit(block, { transactions: entries, events }); // header carries log/state roots
+ * // the header carries the log, state and receipt roots; one encoded receipt per transaction
+ * await ledger.commit(block, { transactions: entries, receipts, events });
  * @module
  */
 import { assert } from "../base/assert.ts";
@@ -37,6 +38,8 @@ import { transactionIndexEntriesOf } from "./transaction-index.ts";
 export interface CommitOptions {
   /** Index entries of the block's transactions; computed from the encodings when absent. */
   readonly transactions?: readonly TransactionIndexEntry[];
+  /** The block's encoded receipts, one per transaction in block order (BlockBatch.receipts). */
+  readonly receipts: readonly Uint8Array[];
   readonly events?: readonly BlockEvent[];
   readonly metadata?: readonly MetadataEntry[];
   /** The canonical certificate of the block below (BlockBatch.previousCertificate). */
@@ -160,7 +163,7 @@ export class PersistentLedger {
    * header must carry the current log root and size and the current state root. After a failed
    * commit this ledger is stale: reopen it from the store.
    */
-  async commit(block: Block, options: CommitOptions = {}): Promise<void> {
+  async commit(block: Block, options: CommitOptions): Promise<void> {
     this.#checkFresh();
     const { header } = block;
     if (header.logSize !== BigInt(this.log.size) || !equalBytes(header.logRoot, this.log.root())) {
@@ -179,6 +182,7 @@ export class PersistentLedger {
       await this.store.commitBlock({
         block,
         transactions,
+        receipts: options.receipts,
         events: options.events ?? [],
         logNodes: this.logNodes.pendingEntries(),
         stateNodes: this.stateNodes.pendingEntries(),

@@ -8,9 +8,11 @@ import { assert } from "../base/assert.ts";
 import { bytesToHex, equalBytes, utf8 } from "../base/bytes.ts";
 import { CityLedgerError } from "../base/errors.ts";
 import { BLOCK_EVIDENCE_MAX, BLOCK_SIZE_BYTES_MAX, NAME_BYTES_MAX } from "../base/limits.ts";
+import { sha256 } from "../crypto/sha256.ts";
 import type { HashFunction } from "../crypto/suite.ts";
 import { Reader } from "../encoding/reader.ts";
 import { Writer } from "../encoding/writer.ts";
+import { receiptHashOfEncoded } from "../exec/receipt.ts";
 import {
   type Block,
   type BlockHeader,
@@ -24,6 +26,7 @@ import {
   evidenceRoot,
   HASH_BYTES,
   logFrontierPositions,
+  merkleRoot,
   verifyLogFrontier,
 } from "../ledger/index.ts";
 import { LOG_LEVELS_MAX } from "../ledger/merkle-proof.ts";
@@ -32,11 +35,13 @@ import { StoreError } from "./errors.ts";
 import {
   BLOCK_EVENTS_MAX,
   EVENT_DATA_BYTES_MAX,
+  EVENT_KEY_BYTES_MAX,
   EVENT_TYPE_BYTES_MAX,
   METADATA_ENTRIES_MAX,
   METADATA_KEY_BYTES_MAX,
   METADATA_VALUE_BYTES_MAX,
   QUERY_RESULTS_MAX,
+  RECEIPT_BYTES_MAX,
   WAL_RECORD_BYTES_MAX,
 } from "./limits.ts";
 import {
@@ -58,6 +63,15 @@ export const SQLITE_APPLICATION_ID = 0x434c4447;
 export function hashPrefixOf(hash: Uint8Array): bigint {
   assert(hash.length >= 8, "hash prefixes need 8 bytes");
   return new DataView(hash.buffer, hash.byteOffset, 8).getBigInt64(0);
+}
+
+/**
+ * The compact index key of an event key: the first 8 bytes of SHA-256 of its UTF-8 bytes (always
+ * SHA-256, whatever the chain's suite: it is a storage detail, never hashed into the chain).
+ * Readers compare the full key; two keys sharing a prefix only cost a skipped row.
+ */
+export function eventKeyPrefixOf(key: string): bigint {
+  return hashPrefixOf(sha256(utf8(key)));
 }
 
 export function encodeU64(value: bigint): Uint8Array {
@@ -179,6 +193,7 @@ export function checkBlockBatch(
     });
   }
   checkTransactionEntries(batch);
+  checkReceipts(batch);
   checkBodyAgainstHeader(batch, hash);
   const hashOfBlock = blockHash(header, hash);
   const certificate = block.certificate;
@@ -243,6 +258,7 @@ export function checkSnapshotBaseBatch(
   const baseBatch: BlockBatch = {
     block,
     transactions: batch.transactions,
+    receipts: [],
     events: [],
     logNodes: batch.logNodes,
     stateNodes: batch.stateNodes,
@@ -343,6 +359,35 @@ function checkTransactionEntries(batch: BlockBatch): void {
 }
 
 /**
+ * One encoded receipt per transaction, each within RECEIPT_BYTES_MAX. Their root is not
+ * recomputed on the commit path (as the txRoot is not: the node computed or checked it against
+ * the header); `receiptsByHeight` and `verifyStore` check it.
+ */
+function checkReceipts(batch: BlockBatch): void {
+  const { receipts } = batch;
+  if (!Array.isArray(receipts) || receipts.length !== batch.block.transactions.length) {
+    throw batchInvalid("one encoded receipt per transaction is required", {
+      height: batch.block.header.height,
+      receipts: Array.isArray(receipts) ? receipts.length : -1,
+      transactions: batch.block.transactions.length,
+    });
+  }
+  for (let index = 0; index < receipts.length; index++) {
+    const receipt = receipts[index];
+    if (!(receipt instanceof Uint8Array) || receipt.length === 0 || receipt.length > RECEIPT_BYTES_MAX) {
+      throw batchInvalid("a receipt is not 1..RECEIPT_BYTES_MAX bytes", { index });
+    }
+  }
+}
+
+/** An event key is null or 1..EVENT_KEY_BYTES_MAX bytes of well-formed UTF-8. */
+function isEventKey(key: unknown): key is string {
+  return (
+    typeof key === "string" && key.length > 0 && key.isWellFormed() && utf8(key).length <= EVENT_KEY_BYTES_MAX
+  );
+}
+
+/**
  * checkBlockBody's cheap checks (size, count, evidence). The txRoot is not recomputed on the
  * commit path (consensus checked the body before the block was decided); every read checks it.
  */
@@ -383,6 +428,9 @@ function checkEvents(batch: BlockBatch): void {
     }
     if (typeof event.contract !== "string" || utf8(event.contract).length > NAME_BYTES_MAX) {
       throw batchInvalid("an event's contract is not a name");
+    }
+    if (event.key !== null && !isEventKey(event.key)) {
+      throw batchInvalid("an event's key is neither null nor 1..EVENT_KEY_BYTES_MAX bytes of UTF-8");
     }
     if (!(event.data instanceof Uint8Array) || event.data.length > EVENT_DATA_BYTES_MAX) {
       throw batchInvalid("an event's data is not bytes within EVENT_DATA_BYTES_MAX");
@@ -560,15 +608,83 @@ export function checkPage(page: PageOptions | undefined): CheckedPage {
   return { limit, afterLogIndex };
 }
 
-export function checkEventQuery(
-  query: EventQuery | undefined,
-): CheckedPage & { contract: string | undefined } {
+export interface CheckedEventQuery extends CheckedPage {
+  readonly contract: string | undefined;
+  readonly type: string | undefined;
+  readonly key: string | undefined;
+}
+
+export function checkEventQuery(query: EventQuery | undefined): CheckedEventQuery {
   const page = checkPage(query);
   const contract = query?.contract;
   if (contract !== undefined && (typeof contract !== "string" || utf8(contract).length > NAME_BYTES_MAX)) {
     throw new StoreError("STORE_QUERY_INVALID", "contract must be a contract name");
   }
-  return { ...page, contract };
+  const type = query?.type;
+  if (type !== undefined && (typeof type !== "string" || utf8(type).length > EVENT_TYPE_BYTES_MAX)) {
+    throw new StoreError("STORE_QUERY_INVALID", "type must be an event type name");
+  }
+  const key = query?.key;
+  if (key !== undefined && !isEventKey(key)) {
+    throw new StoreError("STORE_QUERY_INVALID", "key must be 1..EVENT_KEY_BYTES_MAX bytes of UTF-8");
+  }
+  return { ...page, contract, type, key };
+}
+
+/**
+ * The receipts of a block record, checked against its header: undefined when the block was not
+ * committed with its receipts (and none is stored in its range); otherwise one row per
+ * transaction at the block's log positions whose root (RFC 9162 over `receiptHashOfEncoded`) is
+ * the header's receiptRoot. STORE_RECEIPTS_MISMATCH names the height when they disagree;
+ * STORE_CORRUPT when the header does not match the stored block hash.
+ */
+export function receiptsOfRecord(record: BlockRecord, hash: HashFunction): Uint8Array[] | undefined {
+  const height = record.height;
+  if (!record.receiptsStored) {
+    if (record.receipts.length === 0) return undefined;
+    throw new StoreError("STORE_RECEIPTS_MISMATCH", "receipt rows are stored for a block without receipts", {
+      height,
+    });
+  }
+  let header: BlockHeader;
+  try {
+    header = decodeBlockHeader(record.header);
+  } catch (error) {
+    if (error instanceof CityLedgerError) throw corrupt("a stored block header is malformed", { height });
+    throw error;
+  }
+  if (header.height !== height || !equalBytes(blockHash(header, hash), record.storedHash)) {
+    throw corrupt("a stored block does not match its hash", { height });
+  }
+  const firstLogIndex = Number(header.logSize) - header.txCount;
+  if (record.receipts.length !== header.txCount) {
+    throw new StoreError("STORE_RECEIPTS_MISMATCH", "the block's receipts are not one per transaction", {
+      height,
+      receipts: record.receipts.length,
+      transactions: header.txCount,
+    });
+  }
+  const receipts: Uint8Array[] = [];
+  for (let index = 0; index < record.receipts.length; index++) {
+    const row = record.receipts[index]!;
+    if (row.logIndex !== firstLogIndex + index) {
+      throw new StoreError("STORE_RECEIPTS_MISMATCH", "a receipt row's position disagrees with its block", {
+        height,
+        index,
+      });
+    }
+    receipts.push(row.encoded);
+  }
+  const root = merkleRoot(
+    receipts.map((receipt) => receiptHashOfEncoded(receipt, hash)),
+    hash,
+  );
+  if (!equalBytes(root, header.receiptRoot)) {
+    throw new StoreError("STORE_RECEIPTS_MISMATCH", "the block's receipts do not match its receiptRoot", {
+      height,
+    });
+  }
+  return receipts;
 }
 
 export function checkHashArgument(hashArgument: Uint8Array, name: string): void {

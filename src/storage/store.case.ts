@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import fc from "fast-check";
 import { bytesToHex, equalBytes, utf8 } from "../base/bytes.ts";
 import { ed25519Suite, sha256 } from "../crypto/index.ts";
 import { encodeBlock, keyIdOf, MerkleLog, MerkleLogError, verifyInclusion } from "../ledger/index.ts";
@@ -21,8 +22,15 @@ import {
   SnapshotImport,
   type SnapshotManifest,
 } from "./snapshot.ts";
-import { METADATA_KEYS, type SnapshotBaseBatch, type Store } from "./store.ts";
-import { type BuiltBlock, replayInMemory, TestChain } from "./testing/test-chain.ts";
+import {
+  type BlockEvent,
+  type EventQuery,
+  METADATA_KEYS,
+  type SnapshotBaseBatch,
+  type Store,
+  type StoredEvent,
+} from "./store.ts";
+import { type BuiltBlock, receiptRootOf, replayInMemory, TestChain } from "./testing/test-chain.ts";
 import { transactionIndexEntriesOf } from "./transaction-index.ts";
 import { verifyStore } from "./verify.ts";
 
@@ -37,6 +45,14 @@ export interface StoreHarness {
   tamperBlockHeader(height: bigint): Promise<void>;
   /** Flips one byte of the stored transaction at `logIndex` (the transaction still decodes). */
   tamperTransaction(logIndex: number): Promise<void>;
+  /** Flips the last byte of the stored receipt at `logIndex`. */
+  tamperReceipt(logIndex: number): Promise<void>;
+  /**
+   * A new store created with the previous migration list (schema version 1) holding what the
+   * previous release wrote for the blocks of `store` (the version-1 columns of all its rows),
+   * then opened with the current migrations (upgraded in place); closed by teardown.
+   */
+  previousSchemaCopy(): Promise<Store>;
 }
 
 export interface StoreComplianceOptions {
@@ -56,6 +72,83 @@ function assertStoreError(error: unknown, code: string): true {
 async function counts(store: Store): Promise<Omit<Awaited<ReturnType<Store["statistics"]>>, "sizeBytes">> {
   const { sizeBytes: _sizeBytes, ...rows } = await store.statistics();
   return rows;
+}
+
+/** An event as a query returns it, in one comparable line. */
+function eventLine(event: StoredEvent): string {
+  return [
+    event.height,
+    event.txIndex,
+    event.eventIndex,
+    event.logIndex,
+    event.contract,
+    event.type,
+    event.key ?? "<null>",
+    bytesToHex(event.data),
+  ].join("|");
+}
+
+/** The stored form of committed blocks' events, in (log index, event index) order. */
+function storedEventsOf(built: readonly BuiltBlock[]): StoredEvent[] {
+  const events: StoredEvent[] = [];
+  for (const { block, events: blockEvents } of built) {
+    const firstLogIndex = Number(block.header.logSize) - block.header.txCount;
+    for (const event of blockEvents) {
+      events.push({
+        height: block.header.height,
+        txIndex: event.txIndex,
+        eventIndex: event.eventIndex,
+        logIndex: firstLogIndex + event.txIndex,
+        contract: event.contract,
+        type: event.type,
+        key: event.key,
+        data: event.data,
+      });
+    }
+  }
+  return events.sort((left, right) => left.logIndex - right.logIndex || left.eventIndex - right.eventIndex);
+}
+
+/** What `Store.events(query)` must answer, computed from the events in memory. */
+function modelEvents(events: readonly StoredEvent[], query: EventQuery): StoredEvent[] {
+  const after = query.afterLogIndex ?? -1;
+  return events
+    .filter(
+      (event) =>
+        (query.contract === undefined || event.contract === query.contract) &&
+        (query.type === undefined || event.type === query.type) &&
+        (query.key === undefined || event.key === query.key) &&
+        event.logIndex > after,
+    )
+    .slice(0, query.limit ?? 1_000);
+}
+
+/** Pages through `query` with `limit`, checking every page against the model; returns all rows. */
+async function pageThrough(
+  store: Store,
+  events: readonly StoredEvent[],
+  query: EventQuery,
+  limit: number,
+): Promise<StoredEvent[]> {
+  const all: StoredEvent[] = [];
+  let afterLogIndex: number | undefined;
+  for (let pageIndex = 0; pageIndex < 1_000; pageIndex++) {
+    const pageQuery: EventQuery = {
+      ...query,
+      limit,
+      ...(afterLogIndex === undefined ? {} : { afterLogIndex }),
+    };
+    const page = await store.events(pageQuery);
+    assert.deepEqual(
+      page.map(eventLine),
+      modelEvents(events, pageQuery).map(eventLine),
+      JSON.stringify(pageQuery),
+    );
+    all.push(...page);
+    if (page.length < limit) return all;
+    afterLogIndex = page[page.length - 1]!.logIndex;
+  }
+  assert.fail("paging ends");
 }
 
 async function commitBlocks(
@@ -190,29 +283,154 @@ export function runStoreCompliance(options: StoreComplianceOptions): void {
       );
     });
 
-    it("lists events by type, optionally by contract", async () => {
-      const expected = built.flatMap(({ block, events }) =>
-        events
-          .filter((event) => event.type === "audit.flagged")
-          .map((event) => `${block.header.height}/${event.txIndex}/${event.eventIndex}/${event.contract}`),
+    it("keeps each block's receipts in order, and finds a transaction's receipt", async () => {
+      for (const { block, transactions, receipts } of built) {
+        const height = block.header.height;
+        const stored = await store.receiptsByHeight(height);
+        assert.ok(stored !== undefined, `receipts of block ${height}`);
+        assert.deepEqual(stored.map(bytesToHex), receipts.map(bytesToHex));
+        assert.ok(equalBytes(receiptRootOf(stored), block.header.receiptRoot));
+        for (let index = 0; index < transactions.length; index++) {
+          const receipt = await store.receiptOfTransaction(transactions[index]!.hash);
+          assert.ok(receipt !== undefined);
+          assert.equal(receipt.height, height);
+          assert.equal(receipt.indexInBlock, index);
+          assert.ok(equalBytes(receipt.encoded, receipts[index]!));
+        }
+      }
+      assert.equal(await store.receiptsByHeight(99n), undefined);
+      assert.equal(await store.receiptOfTransaction(sha256(utf8("unknown"))), undefined);
+      assert.equal((await store.statistics()).receipts, 30);
+      await assert.rejects(store.receiptsByHeight(-1n), (error) =>
+        assertStoreError(error, "STORE_QUERY_INVALID"),
       );
-      assert.ok(expected.length > 0, "the test chain flags some transactions");
-      const found = await store.eventsByType("audit.flagged");
+      await assert.rejects(store.receiptOfTransaction(new Uint8Array(3)), (error) =>
+        assertStoreError(error, "STORE_QUERY_INVALID"),
+      );
+    });
+
+    it("lists events by every combination of contract, type and key, page by page", async () => {
+      const events = storedEventsOf(built);
+      assert.ok(events.some((event) => event.key === null) && events.some((event) => event.key !== null));
+      const contracts = [undefined, "permits", "notary", "nobody"];
+      const types = [undefined, "permits.recorded", "audit.flagged", "no.such.type"];
+      const keys = [undefined, "subject/0", "subject/3", "no-such-key"];
+      let nonEmpty = 0;
+      for (const contract of contracts) {
+        for (const type of types) {
+          for (const key of keys) {
+            const query: EventQuery = {
+              ...(contract === undefined ? {} : { contract }),
+              ...(type === undefined ? {} : { type }),
+              ...(key === undefined ? {} : { key }),
+            };
+            const whole = await store.events(query);
+            assert.deepEqual(
+              whole.map(eventLine),
+              modelEvents(events, query).map(eventLine),
+              JSON.stringify(query),
+            );
+            if (whole.length > 0) nonEmpty++;
+            const paged = await pageThrough(store, events, query, 2);
+            assert.ok(paged.length <= whole.length);
+          }
+        }
+      }
+      assert.ok(nonEmpty >= 20, "most combinations find events");
+      const flagged = await store.events({ type: "audit.flagged" });
+      assert.ok(flagged.length > 0 && flagged.every((event) => equalBytes(event.data, utf8("x"))));
+      const unkeyed = (await store.events({})).filter((event) => event.key === null);
+      assert.ok(unkeyed.length > 0, "events without a key come back with key null");
+      for (const invalid of [
+        { limit: 0 },
+        { key: "" },
+        { key: "k".repeat(129) },
+        { key: "\ud800" },
+        { type: "t".repeat(65) },
+        { afterLogIndex: -2 },
+      ]) {
+        await assert.rejects(store.events(invalid), (error) =>
+          assertStoreError(error, "STORE_QUERY_INVALID"),
+        );
+      }
+    });
+
+    it("answers random event queries like an in-memory model (property)", async () => {
+      const target = await harness.createEmpty();
+      const randomChain = new TestChain({ seed: 23, txsPerBlock: 4, senders: 2, stateWrites: false });
+      const randomLedger = await PersistentLedger.open(target);
+      const contracts = ["permits", "registry", "notary"];
+      const types = ["a.created", "a.closed", "b.noted"];
+      const keys = [null, "k0", "k1", "k2", "ключ/é", "x".repeat(128)];
+      const eventsOfBlock = fc.array(
+        fc.array(
+          fc.record({
+            contract: fc.constantFrom(...contracts),
+            type: fc.constantFrom(...types),
+            key: fc.constantFrom(...keys),
+            data: fc.uint8Array({ maxLength: 4 }),
+          }),
+          { maxLength: 3 },
+        ),
+        { minLength: 4, maxLength: 4 },
+      );
+      const blocks = fc.sample(eventsOfBlock, { numRuns: 12, seed: 1234 });
+      const committed: BuiltBlock[] = [];
+      for (const perTransaction of blocks) {
+        const events: BlockEvent[] = perTransaction.flatMap((list, txIndex) =>
+          list.map((event, eventIndex) => ({ txIndex, eventIndex, ...event })),
+        );
+        committed.push(await randomChain.commitNext(randomLedger, { events }));
+      }
+      const events = storedEventsOf(committed);
+      assert.equal((await target.statistics()).events, events.length);
+      const query = fc.record(
+        {
+          contract: fc.constantFrom(...contracts, "absent"),
+          type: fc.constantFrom(...types, "absent.type"),
+          key: fc.constantFrom("k0", "k1", "k2", "ключ/é", "x".repeat(128), "absent-key"),
+          afterLogIndex: fc.integer({ min: -1, max: 50 }),
+          limit: fc.integer({ min: 1, max: 8 }),
+        },
+        { requiredKeys: [] },
+      );
+      await fc.assert(
+        fc.asyncProperty(query, async (generated) => {
+          const found = await target.events(generated);
+          assert.deepEqual(found.map(eventLine), modelEvents(events, generated).map(eventLine));
+          const { afterLogIndex: _after, ...filters } = generated;
+          await pageThrough(target, events, filters, generated.limit ?? 3);
+        }),
+        { numRuns: 150, seed: 99 },
+      );
+    });
+
+    it("upgrades a store of the previous schema in place: old events have key null, old blocks no receipts", async () => {
+      const upgraded = await harness.previousSchemaCopy();
+      const head = await upgraded.head();
+      assert.equal(head?.height, 5n);
+      for (const { block } of built) {
+        const height = block.header.height;
+        assert.deepEqual(encodeBlock((await upgraded.blockByHeight(height))!), encodeBlock(block));
+        assert.equal(await upgraded.receiptsByHeight(height), undefined, `no receipts at ${height}`);
+      }
+      assert.equal(await upgraded.receiptOfTransaction(built[0]!.transactions[0]!.hash), undefined);
+      const oldEvents = storedEventsOf(built).map((event) => ({ ...event, key: null }));
+      assert.deepEqual((await upgraded.events({})).map(eventLine), oldEvents.map(eventLine));
       assert.deepEqual(
-        found.map((event) => `${event.height}/${event.txIndex}/${event.eventIndex}/${event.contract}`),
-        expected,
+        (await upgraded.events({ contract: "permits", type: "permits.recorded" })).map(eventLine),
+        modelEvents(oldEvents, { contract: "permits", type: "permits.recorded" }).map(eventLine),
       );
-      assert.ok(found.every((event) => equalBytes(event.data, utf8("x"))));
-      const permits = await store.eventsByType("permits.recorded", { contract: "permits", limit: 2 });
-      assert.equal(permits.length, 2);
-      assert.ok(permits.every((event) => event.contract === "permits" && event.type === "permits.recorded"));
-      const next = await store.eventsByType("permits.recorded", {
-        afterLogIndex: permits[1]!.logIndex,
-        limit: 1,
-      });
-      assert.ok(next[0]!.logIndex > permits[1]!.logIndex);
-      assert.deepEqual(await store.eventsByType("permits.recorded", { contract: "notary" }), []);
-      assert.deepEqual(await store.eventsByType("no.such.type"), []);
+      assert.deepEqual(await upgraded.events({ key: "subject/0" }), []);
+      assert.equal((await verifyStore(upgraded)).ok, true);
+      const upgradedLedger = await PersistentLedger.open(upgraded);
+      const next = await chain.commitNext(upgradedLedger);
+      const receipts = await upgraded.receiptsByHeight(6n);
+      assert.deepEqual(receipts?.map(bytesToHex), next.receipts.map(bytesToHex));
+      const keyed = await upgraded.events({ key: "subject/0" });
+      assert.ok(keyed.length > 0 && keyed.every((event) => event.height === 6n));
+      const report = await verifyStore(upgraded);
+      assert.ok(report.ok && report.height === 6n);
     });
 
     it("keeps chain metadata, and refuses to let callers write the head", async () => {
@@ -268,6 +486,7 @@ export function runStoreCompliance(options: StoreComplianceOptions): void {
         store.commitBlock({
           block: stale,
           transactions: [],
+          receipts: [],
           events: [],
           logNodes: [],
           stateNodes: [],
@@ -299,20 +518,38 @@ export function runStoreCompliance(options: StoreComplianceOptions): void {
         previous,
       );
       const logNodes = ledger.logNodes.pendingEntries();
+      const receipts = chain.receiptsOf(height, transactions);
+      const batch = {
+        block,
+        transactions: entries,
+        receipts,
+        events: chain.eventsOf(height),
+        logNodes,
+        stateNodes: ledger.stateNodes.pendingEntries(),
+        metadata: [["partial_marker", utf8("must not appear")] as const],
+      };
+      // Refused before anything is written: a receipt short, one too many, one too large, a bad key.
+      const refused = [
+        { ...batch, receipts: receipts.slice(1) },
+        { ...batch, receipts: [...receipts, receipts[0]!] },
+        { ...batch, receipts: [new Uint8Array(16 * 1024 + 1), ...receipts.slice(1)] },
+        { ...batch, events: [{ ...batch.events[0]!, key: "k".repeat(129) }, ...batch.events.slice(1)] },
+        { ...batch, events: [{ ...batch.events[0]!, key: "" }, ...batch.events.slice(1)] },
+      ];
+      for (const invalid of refused) {
+        await assert.rejects(store.commitBlock(invalid), (error) =>
+          assertStoreError(error, "STORE_BATCH_INVALID"),
+        );
+      }
+      assert.deepEqual(await counts(store), before);
       // The last log node repeats the first: the back end's key constraint fails after the
-      // block, transaction, event and state-node rows were written inside the transaction.
-      await assert.rejects(
-        store.commitBlock({
-          block,
-          transactions: entries,
-          events: chain.eventsOf(height),
-          logNodes: [...logNodes, logNodes[0]!],
-          stateNodes: ledger.stateNodes.pendingEntries(),
-          metadata: [["partial_marker", utf8("must not appear")]],
-        }),
-        (error) => assertStoreError(error, "STORE_WRITE_FAILED"),
+      // block, transaction, receipt, event and state-node rows were written inside the transaction.
+      await assert.rejects(store.commitBlock({ ...batch, logNodes: [...logNodes, logNodes[0]!] }), (error) =>
+        assertStoreError(error, "STORE_WRITE_FAILED"),
       );
       assert.deepEqual(await counts(store), before);
+      assert.equal(await store.receiptsByHeight(height), undefined);
+      assert.equal(await store.receiptOfTransaction(entries[0]!.hash), undefined);
       assert.equal((await store.head())?.height, 5n);
       assert.equal(await store.blockByHeight(height), undefined);
       assert.equal(await store.transactionByHash(entries[0]!.hash), undefined);
@@ -502,6 +739,7 @@ export function runStoreCompliance(options: StoreComplianceOptions): void {
       assert.deepEqual(encodeBlock((await target.blockByHeight(height))!), encodeBlock(block));
       const baseReport = await verifyStore(target);
       assert.ok(baseReport.ok && baseReport.firstHeight === height && baseReport.height === height);
+      assert.equal(await target.receiptsByHeight(height), undefined, "a snapshot base holds no receipts");
       const continued = await PersistentLedger.open(target);
       assert.equal(continued.log.frontierSize, logSize);
       assert.ok(equalBytes(continued.log.root(), block.header.logRoot));
@@ -516,6 +754,10 @@ export function runStoreCompliance(options: StoreComplianceOptions): void {
         assert.ok(
           equalBytes(built.block.certificate.blockHash, original!.certificate.blockHash),
           `block ${next}`,
+        );
+        assert.deepEqual(
+          (await target.receiptsByHeight(next))?.map(bytesToHex),
+          built.receipts.map(bytesToHex),
         );
       }
       const full = await PersistentLedger.open(store);
@@ -564,6 +806,19 @@ export function runStoreCompliance(options: StoreComplianceOptions): void {
       const report = await verifyStore(store);
       assert.equal(report.ok, false);
       assert.equal(report.height, 4n, "verifyStore reports the first damaged height");
+      // A tampered receipt of block 2 (log index 7): the block itself still reads.
+      await harness.tamperReceipt(6 + 1);
+      assert.ok((await store.blockByHeight(2n)) !== undefined);
+      assert.ok((await store.receiptOfTransaction(built[1]!.transactions[1]!.hash)) !== undefined);
+      await assert.rejects(store.receiptsByHeight(2n), (error) => {
+        assertStoreError(error, "STORE_RECEIPTS_MISMATCH");
+        assert.equal((error as Error & { details: { height: bigint } }).details.height, 2n);
+        return true;
+      });
+      const receiptReport = await verifyStore(store);
+      assert.ok(!receiptReport.ok);
+      assert.equal(receiptReport.height, 2n);
+      assert.equal(receiptReport.code, "STORE_RECEIPTS_MISMATCH");
     });
   });
 }

@@ -5,8 +5,9 @@
  *
  * A block is written with everything that belongs to it in one atomic batch (`commitBlock`):
  * the block and its commit certificate, its transaction rows and their indexes (sender,
- * contract, event type), the new transparency-log nodes, the new state-tree nodes and the
- * chain metadata. After a crash either all of it is there or none of it.
+ * contract), its execution receipts, its events and their indexes (contract, type, key), the new
+ * transparency-log nodes, the new state-tree nodes and the chain metadata. After a crash either
+ * all of it is there or none of it.
  * @module
  */
 import type { HashFunction } from "../crypto/suite.ts";
@@ -39,6 +40,11 @@ export interface BlockEvent {
   readonly eventIndex: number;
   readonly contract: string;
   readonly type: string;
+  /**
+   * The event's indexed key (1..EVENT_KEY_BYTES_MAX bytes of UTF-8), or null: events are
+   * queryable by it (`Store.events({ key })`). The node chooses it; the store only indexes it.
+   */
+  readonly key: string | null;
   readonly data: Uint8Array;
 }
 
@@ -64,6 +70,12 @@ export interface BlockBatch {
    */
   readonly previousCertificate?: CommitCertificate;
   readonly transactions: readonly TransactionIndexEntry[];
+  /**
+   * The encoded execution receipts of the block (src/exec/receipt.ts), one per transaction, in
+   * block order; opaque to the store, which hashes them (`receiptHashOfEncoded`) only to check
+   * them against the header's receiptRoot on reads and in `verifyStore`.
+   */
+  readonly receipts: readonly Uint8Array[];
   readonly events: readonly BlockEvent[];
   readonly logNodes: readonly LogNodeEntry[];
   readonly stateNodes: readonly StateNodeEntry[];
@@ -109,7 +121,17 @@ export interface StoredEvent {
   readonly logIndex: number;
   readonly contract: string;
   readonly type: string;
+  /** The indexed key, or null (events stored before schema version 2 have none). */
+  readonly key: string | null;
   readonly data: Uint8Array;
+}
+
+/** A transaction's execution receipt, as stored (`Store.receiptOfTransaction`). */
+export interface StoredReceipt {
+  readonly height: bigint;
+  readonly indexInBlock: number;
+  /** The encoded receipt, as the block batch gave it. */
+  readonly encoded: Uint8Array;
 }
 
 export interface PageOptions {
@@ -119,9 +141,18 @@ export interface PageOptions {
   readonly afterLogIndex?: number;
 }
 
+/**
+ * Filters of `Store.events`: each one is optional, those given are combined with AND. Results are
+ * in (log index, event index) order, paged by `afterLogIndex` (exclusive): a page that ends inside
+ * a transaction's events continues after that transaction.
+ */
 export interface EventQuery extends PageOptions {
   /** Only events of this contract. */
   readonly contract?: string;
+  /** Only events of this type. */
+  readonly type?: string;
+  /** Only events with this indexed key. */
+  readonly key?: string;
 }
 
 /** Rows of one stored block, unchecked: what `verifyStore` and the block readers check. */
@@ -141,12 +172,20 @@ export interface BlockRecord {
     readonly indexInBlock: number;
     readonly encoded: Uint8Array;
   }>;
+  /**
+   * True when the block was committed with its receipts (false: written before schema version 2,
+   * or a snapshot base).
+   */
+  readonly receiptsStored: boolean;
+  /** The receipt rows of the block's log range, in log order. */
+  readonly receipts: ReadonlyArray<{ readonly logIndex: number; readonly encoded: Uint8Array }>;
 }
 
 export interface StoreStatistics {
   readonly blocks: number;
   readonly transactions: number;
   readonly events: number;
+  readonly receipts: number;
   readonly logNodes: number;
   readonly stateNodes: number;
   /** Bytes the store occupies on disk (database file and WAL, or the PostgreSQL database). */
@@ -195,7 +234,22 @@ export interface Store extends ConsensusWal {
   transactionByHash(hash: Uint8Array): Promise<StoredTransaction | undefined>;
   transactionsBySender(senderKeyId: Uint8Array, page?: PageOptions): Promise<StoredTransaction[]>;
   transactionsByContract(contract: string, page?: PageOptions): Promise<StoredTransaction[]>;
-  eventsByType(type: string, query?: EventQuery): Promise<StoredEvent[]>;
+  /** Events matching every filter given (none: all events), in log order, page by page. */
+  events(query: EventQuery): Promise<StoredEvent[]>;
+
+  /**
+   * The encoded receipts of the block at `height`, in block order, checked against the header
+   * (count, and their root is its receiptRoot: STORE_RECEIPTS_MISMATCH otherwise); undefined when
+   * the store holds no such block or not its receipts (written before schema version 2, or below
+   * or at a snapshot base).
+   */
+  receiptsByHeight(height: bigint): Promise<Uint8Array[] | undefined>;
+  /**
+   * The receipt of one transaction, by the transaction's hash; undefined when the transaction or
+   * its receipt is not stored. A point read, not checked against the header: a proof of it is
+   * built from `receiptsByHeight` (which checks the block's receipts against the receiptRoot).
+   */
+  receiptOfTransaction(hash: Uint8Array): Promise<StoredReceipt | undefined>;
 
   readMetadata(key: string): Promise<Uint8Array | undefined>;
   /** Writes metadata outside a block (chain id, genesis hash); the head keys are refused. */

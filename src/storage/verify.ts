@@ -3,7 +3,10 @@
  * recomputes the block hash and compares it with the stored one, checks the certificate, the
  * chain links (previous block hash, previous commit hash), the transaction rows against the
  * header (count, positions, txRoot), and the header's log root and size twice: against a log
- * recomputed from the transactions, and against the stored log nodes. At the head it checks the
+ * recomputed from the transactions, and against the stored log nodes. When a block's receipts are
+ * stored, they must be one per transaction and their root must be the header's receiptRoot
+ * (finding STORE_RECEIPTS_MISMATCH; blocks written before schema version 2 and a snapshot base
+ * hold none, which is not damage). At the head it checks the
  * head metadata and walks the whole state tree under the head's state root, checking every node
  * against its hash.
  *
@@ -30,7 +33,7 @@ import { prefetchLogNodes, StoreLogNodes, withPrefetchedNodes } from "./node-ada
 import { snapshotLogSizeOf } from "./persistent-ledger.ts";
 import { walkStateEntries } from "./state-walk.ts";
 import { type ChainHead, METADATA_KEYS, type Store } from "./store.ts";
-import { blockOfRecord, decodeU64 } from "./store-common.ts";
+import { blockOfRecord, decodeU64, receiptsOfRecord } from "./store-common.ts";
 
 export type VerifyReport =
   | {
@@ -46,6 +49,10 @@ export type VerifyReport =
       /** The first damaged height (0: the store's metadata). */
       readonly height: bigint;
       readonly reason: string;
+      /**
+       * The error code of the finding: STORE_CORRUPT for most damage, STORE_RECEIPTS_MISMATCH when
+       * a block's stored receipts disagree with its header's receiptRoot (count or root).
+       */
       readonly code: string;
     };
 
@@ -150,10 +157,13 @@ async function walk(store: Store): Promise<VerifyReport> {
   );
   let previous: Block | undefined;
   let firstLogIndex = 0;
+  let receiptRows = 0;
   for (let height = start.height; height <= head.height; height++) {
     const record = await guarded(height, () => store.blockRecord(height));
     if (record === undefined) throw new Damaged(height, "the block is missing", "STORE_CORRUPT");
     const block = await guarded(height, () => blockOfRecord(record, store.hash));
+    const receipts = await guarded(height, () => receiptsOfRecord(record, store.hash));
+    receiptRows += receipts?.length ?? 0;
     if (height === start.height) {
       firstLogIndex = record.firstLogIndex;
       checkStart(block, start);
@@ -186,6 +196,8 @@ async function walk(store: Store): Promise<VerifyReport> {
   }
   checkHead(head, previous!, {
     transactionRows: statistics.transactions,
+    receiptRows: statistics.receipts,
+    receiptsExpected: receiptRows,
     blockRows: statistics.blocks,
     blocksExpected: Number(head.height - start.height + 1n),
     transactionsExpected: head.logSize - firstLogIndex,
@@ -266,6 +278,8 @@ function checkHead(
   last: Block,
   rows: {
     readonly transactionRows: number;
+    readonly receiptRows: number;
+    readonly receiptsExpected: number;
     readonly blockRows: number;
     readonly blocksExpected: number;
     readonly transactionsExpected: number;
@@ -281,7 +295,11 @@ function checkHead(
   if (!equalBytes(head.logRoot, header.logRoot) || BigInt(head.logSize) !== header.logSize) {
     throw new Damaged(head.height, "the head metadata's log disagrees with the head block", "STORE_CORRUPT");
   }
-  if (rows.blockRows !== rows.blocksExpected || rows.transactionRows !== rows.transactionsExpected) {
+  if (
+    rows.blockRows !== rows.blocksExpected ||
+    rows.transactionRows !== rows.transactionsExpected ||
+    rows.receiptRows !== rows.receiptsExpected
+  ) {
     throw new Damaged(head.height + 1n, "rows exist above the head (a partial block)", "STORE_CORRUPT");
   }
 }

@@ -10,6 +10,7 @@
  * committed only when a test calls `commitBlock()`.
  * @module
  */
+
 import { assert } from "../../base/assert.ts";
 import { bytesToHex, concatBytes, equalBytes, utf8 } from "../../base/bytes.ts";
 import { ed25519Suite, type KeyPair, sha256 } from "../../crypto/index.ts";
@@ -39,6 +40,7 @@ import {
   validatorSetHash,
   voteSigningBytes,
 } from "../../ledger/index.ts";
+import { GovernanceReads } from "../../node/governance-reads.ts";
 import type {
   BlockSummary,
   ChainEvent,
@@ -112,6 +114,16 @@ export class FakeNodeService implements NodeService {
   readonly #nonces = new Map<string, bigint>();
   readonly #notaryRecords = new Map<string, Readonly<Record<string, unknown>>>();
   readonly #listeners = new Set<(block: CommittedBlock) => void>();
+  /** The real readers over this service's state tree (no contract ran here: empty, unless a test writes). */
+  readonly governance = new GovernanceReads({
+    chainId: FAKE_CHAIN_ID,
+    suite: SUITE,
+    get height() {
+      return 0n;
+    },
+    headTimeMs: 0n,
+    readCommittedWith: (reader) => Promise.resolve(reader(this.#tree)),
+  });
 
   constructor(options: FakeServiceOptions = {}) {
     this.poolCapacity = options.poolCapacity ?? Number.MAX_SAFE_INTEGER;
@@ -278,6 +290,8 @@ export class FakeNodeService implements NodeService {
       encodedCertificate: encodeCommitCertificate(certificate),
       validatorSet: this.validatorSet,
       result: committed.result,
+      // This service runs no executor, so it holds no execution receipts (inclusion only).
+      execution: null,
     };
   }
 
@@ -393,6 +407,7 @@ export class FakeNodeService implements NodeService {
         contract: transaction.contract,
         type: `${transaction.contract}.${transaction.method}`,
         data: encodeValue({ sender: senderKeyId }),
+        key: null,
       });
       this.#committed.set(bytesToHex(hash), { height, indexInBlock: index, logIndex, encoded, result });
     }
@@ -457,7 +472,7 @@ export class FakeNodeService implements NodeService {
       logRoot: this.#log.root(),
       logSize: BigInt(this.#log.size),
       stateRoot: this.#tree.root,
-          receiptRoot: new Uint8Array(32),
+      receiptRoot: new Uint8Array(32),
       validatorSetHash: setHash,
       nextValidatorSetHash: setHash,
       evidenceRoot: evidenceRoot([], SUITE.hash),

@@ -56,4 +56,19 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX consensus_wal_by_height ON consensus_wal (height)
     `,
   },
+  {
+    // The same as SQLite's migration 2. ADD COLUMN with a constant default does not rewrite the
+    // table (PostgreSQL 11 and later); the index builds read the events once.
+    version: 2,
+    name: "receipts, event keys, event indexes by contract and key",
+    sql: `
+      ALTER TABLE blocks ADD COLUMN receipts_stored BOOLEAN NOT NULL DEFAULT false;
+      CREATE TABLE receipts (log_index BIGINT PRIMARY KEY, encoded BYTEA NOT NULL);
+      ALTER TABLE events ADD COLUMN event_key TEXT;
+      ALTER TABLE events ADD COLUMN key_prefix BIGINT;
+      CREATE INDEX events_by_contract ON events (contract_id, log_index, event_index);
+      CREATE INDEX events_by_contract_type ON events (contract_id, type_id, log_index, event_index);
+      CREATE INDEX events_by_key ON events (key_prefix, log_index, event_index) WHERE key_prefix IS NOT NULL
+    `,
+  },
 ];

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import pg from "pg";
+import { newestVersionOf } from "../migrations.ts";
 import { runStoreCompliance, type StoreHarness } from "../store.case.ts";
 import type { Store } from "../store.ts";
 import { POSTGRES_MIGRATIONS } from "./migrations.ts";
@@ -28,6 +29,60 @@ async function tamper(url: string, table: string, column: string, keyColumn: str
     await client.query(`UPDATE ${table} SET ${column} = $1 WHERE ${keyColumn} = $2`, [value, key.toString()]);
   } finally {
     await client.end();
+  }
+}
+
+/**
+ * Creates the database at `target` with the previous migration list (schema version 1) and copies
+ * into it the version-1 columns of every table of the store at `source`: the rows the previous
+ * release wrote for the same blocks.
+ */
+async function copyAsPreviousSchema(source: string, target: string): Promise<void> {
+  await (
+    await openPostgresStore(target, { migrations: POSTGRES_MIGRATIONS.filter((m) => m.version === 1) })
+  ).close();
+  const from = new pg.Client({ connectionString: source });
+  const to = new pg.Client({ connectionString: target });
+  await from.connect();
+  await to.connect();
+  try {
+    const columns = await to.query(
+      `SELECT table_name, column_name, is_identity FROM information_schema.columns
+       WHERE table_schema = current_schema() AND table_name <> 'cityledger_migrations'
+       ORDER BY table_name, ordinal_position`,
+    );
+    const tables = new Map<string, Array<{ name: string; identity: boolean }>>();
+    for (const row of columns.rows as Array<{
+      table_name: string;
+      column_name: string;
+      is_identity: string;
+    }>) {
+      const list = tables.get(row.table_name) ?? [];
+      list.push({ name: row.column_name, identity: row.is_identity === "YES" });
+      tables.set(row.table_name, list);
+    }
+    await to.query("BEGIN");
+    for (const [table, list] of tables) {
+      const names = list.map((column) => column.name).join(", ");
+      const rows = await from.query(`SELECT ${names} FROM ${table}`);
+      const placeholders = list.map((_, index) => `$${index + 1}`).join(", ");
+      const overriding = list.some((column) => column.identity) ? "OVERRIDING SYSTEM VALUE" : "";
+      for (const row of rows.rows as Array<Record<string, unknown>>) {
+        await to.query(
+          `INSERT INTO ${table} (${names}) ${overriding} VALUES (${placeholders})`,
+          list.map((column) => row[column.name]),
+        );
+      }
+      for (const column of list.filter((candidate) => candidate.identity)) {
+        await to.query(
+          `SELECT setval(pg_get_serial_sequence('${table}', '${column.name}'), coalesce(max(${column.name}), 0) + 1, false) FROM ${table}`,
+        );
+      }
+    }
+    await to.query("COMMIT");
+  } finally {
+    await from.end();
+    await to.end();
   }
 }
 
@@ -61,6 +116,14 @@ describe("PostgreSQL store", { skip: installed ? false : "PostgreSQL is not inst
         },
         tamperBlockHeader: (height) => tamper(url, "blocks", "header", "height", height),
         tamperTransaction: (logIndex) => tamper(url, "transactions", "encoded", "log_index", logIndex),
+        tamperReceipt: (logIndex) => tamper(url, "receipts", "encoded", "log_index", logIndex),
+        previousSchemaCopy: async () => {
+          const copy = await server.createDatabase(`compliance_${databases++}`);
+          await copyAsPreviousSchema(url, copy);
+          const upgraded = await openPostgresStore(copy);
+          opened.push(upgraded);
+          return upgraded;
+        },
         opened,
       } as StoreHarness & { opened: Store[] };
     },
@@ -120,14 +183,17 @@ describe("PostgreSQL store", { skip: installed ? false : "PostgreSQL is not inst
     it("refuses a newer schema and a missing migration", async () => {
       const url = await server.createDatabase("versions");
       await (await openPostgresStore(url)).close();
+      const newest = newestVersionOf(POSTGRES_MIGRATIONS);
       const gap = [
         ...POSTGRES_MIGRATIONS,
-        { version: 3, name: "third", sql: "CREATE TABLE third (x INTEGER)" },
+        { version: newest + 2, name: "after a gap", sql: "CREATE TABLE after_gap (x INTEGER)" },
       ];
       await refusesUnchanged(url, "STORE_MIGRATION_MISSING", gap);
       const client = new pg.Client({ connectionString: url });
       await client.connect();
-      await client.query("INSERT INTO cityledger_migrations (version, name) VALUES (2, 'from the future')");
+      await client.query("INSERT INTO cityledger_migrations (version, name) VALUES ($1, 'from the future')", [
+        newest + 1,
+      ]);
       await client.end();
       await refusesUnchanged(url, "STORE_SCHEMA_TOO_NEW");
     });

@@ -8,7 +8,10 @@
  *   sender and state-node indexes are separate tables filled in large sorted batches behind a
  *   watermark (chain metadata `index_watermark:*`); rows above the watermark are indexed in
  *   memory (sqlite-store.ts, "Deferred indexes");
- * - contract names and event types are small integers from a dictionary table (`names`).
+ * - contract names and event types are small integers from a dictionary table (`names`);
+ * - (version 2) receipts by log index beside the transactions; events carry an optional key,
+ *   indexed by its 8-byte SHA-256 prefix (`key_prefix`, a partial index over keyed events only),
+ *   and are indexed by contract and by (contract, type) as well as by type.
  * @module
  */
 import type { Migration } from "../migrations.ts";
@@ -75,6 +78,21 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
       CREATE TABLE consensus_wal (sequence INTEGER PRIMARY KEY, height INTEGER NOT NULL, record BLOB NOT NULL);
       CREATE INDEX consensus_wal_by_height ON consensus_wal (height)
+    `,
+  },
+  {
+    // Receipts and event keys (docs/adr/0002-storage.md, "Receipts and event queries"). Existing
+    // blocks keep receipts_stored = 0 (their receipts are not held); existing events get key NULL.
+    version: 2,
+    name: "receipts, event keys, event indexes by contract and key",
+    sql: `
+      ALTER TABLE blocks ADD COLUMN receipts_stored INTEGER NOT NULL DEFAULT 0;
+      CREATE TABLE receipts (log_index INTEGER PRIMARY KEY, encoded BLOB NOT NULL);
+      ALTER TABLE events ADD COLUMN event_key TEXT;
+      ALTER TABLE events ADD COLUMN key_prefix INTEGER;
+      CREATE INDEX events_by_contract ON events (contract_id, log_index, event_index);
+      CREATE INDEX events_by_contract_type ON events (contract_id, type_id, log_index, event_index);
+      CREATE INDEX events_by_key ON events (key_prefix, log_index, event_index) WHERE key_prefix IS NOT NULL
     `,
   },
 ];

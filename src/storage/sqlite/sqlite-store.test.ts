@@ -4,8 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import Database from "better-sqlite3";
+import { newestVersionOf, statementsOf } from "../migrations.ts";
 import { runStoreCompliance, type StoreHarness } from "../store.case.ts";
 import type { Store } from "../store.ts";
+import { SQLITE_APPLICATION_ID } from "../store-common.ts";
 import { SQLITE_MIGRATIONS } from "./migrations.ts";
 import { openSqliteStore } from "./sqlite-store.ts";
 
@@ -19,6 +21,50 @@ function tamper(path: string, table: string, column: string, keyColumn: string, 
     const changed = Buffer.from(value.value);
     changed[changed.length - 1]! ^= 1;
     database.prepare(`UPDATE ${table} SET ${column} = ? WHERE ${keyColumn} = ?`).run(changed, key);
+  } finally {
+    database.close();
+  }
+}
+
+/** The migration list of the previous release (schema version 1). */
+const PREVIOUS_MIGRATIONS = SQLITE_MIGRATIONS.filter((migration) => migration.version === 1);
+const NEWEST = newestVersionOf(SQLITE_MIGRATIONS);
+
+/**
+ * Creates `target` with the previous migration list (schema version 1) and copies into it the
+ * version-1 columns of every table of the store at `source`: the rows the previous release wrote
+ * for the same blocks (every version-1 column is computed as it was then).
+ */
+async function copyAsPreviousSchema(source: string, target: string): Promise<void> {
+  const database = new Database(target);
+  try {
+    // What openSqliteStore did with the previous list (this release's store cannot run on it).
+    database.exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)");
+    database.pragma(`application_id = ${SQLITE_APPLICATION_ID}`);
+    for (const migration of PREVIOUS_MIGRATIONS) {
+      for (const statement of statementsOf(migration)) database.exec(statement);
+      database
+        .prepare("INSERT INTO schema_migrations (version, name) VALUES (?, ?)")
+        .run(migration.version, migration.name);
+      database.pragma(`user_version = ${migration.version}`);
+    }
+    database.prepare("ATTACH DATABASE ? AS source").run(source);
+    const tables = database
+      .prepare("SELECT name FROM main.sqlite_master WHERE type = 'table' AND name <> 'schema_migrations'")
+      .pluck()
+      .all() as string[];
+    database.transaction(() => {
+      for (const table of tables) {
+        const columns = (
+          database.prepare(`PRAGMA main.table_info(${table})`).all() as Array<{ name: string }>
+        )
+          .map((column) => column.name)
+          .join(", ");
+        database.exec(`INSERT INTO main.${table} (${columns}) SELECT ${columns} FROM source.${table}`);
+      }
+    })();
+    database.exec("DETACH DATABASE source");
+    assert.equal(database.pragma("user_version", { simple: true }), 1);
   } finally {
     database.close();
   }
@@ -54,6 +100,14 @@ runStoreCompliance({
       },
       tamperBlockHeader: async (height) => tamper(path, "blocks", "header", "height", height),
       tamperTransaction: async (logIndex) => tamper(path, "transactions", "encoded", "log_index", logIndex),
+      tamperReceipt: async (logIndex) => tamper(path, "receipts", "encoded", "log_index", logIndex),
+      previousSchemaCopy: async () => {
+        const copy = join(directory, `previous-${opened.length}.sqlite`);
+        await copyAsPreviousSchema(path, copy);
+        const upgraded = await openSqliteStore(copy, { indexBatchRows: SMALL_BATCHES });
+        opened.push(upgraded);
+        return upgraded;
+      },
       directory,
       opened,
     } as StoreHarness & { directory: string; opened: Store[] };
@@ -115,10 +169,15 @@ describe("SQLite store: files that are not ours, and schema versions", () => {
     const newer = join(directory, "newer.sqlite");
     copyFileSync(path, newer);
     const database = new Database(newer);
-    database.prepare("INSERT INTO schema_migrations (version, name) VALUES (2, 'from the future')").run();
+    database
+      .prepare("INSERT INTO schema_migrations (version, name) VALUES (?, 'from the future')")
+      .run(NEWEST + 1);
     database.close();
     await refusesUnchanged(newer, "STORE_SCHEMA_TOO_NEW");
-    const gap = [...SQLITE_MIGRATIONS, { version: 3, name: "third", sql: "CREATE TABLE third (x INTEGER)" }];
+    const gap = [
+      ...SQLITE_MIGRATIONS,
+      { version: NEWEST + 2, name: "after a gap", sql: "CREATE TABLE after_gap (x INTEGER)" },
+    ];
     await refusesUnchanged(path, "STORE_MIGRATION_MISSING", gap);
   });
 
@@ -127,14 +186,17 @@ describe("SQLite store: files that are not ours, and schema versions", () => {
     await (await openSqliteStore(path)).close();
     const next = [
       ...SQLITE_MIGRATIONS,
-      { version: 2, name: "second", sql: "CREATE TABLE second_table (x INTEGER)" },
+      { version: NEWEST + 1, name: "next", sql: "CREATE TABLE next_table (x INTEGER)" },
     ];
     await (await openSqliteStore(path, { migrations: next })).close();
     await (await openSqliteStore(path, { migrations: next })).close();
     const database = new Database(path, { readonly: true });
     const versions = database.prepare("SELECT version FROM schema_migrations ORDER BY version").pluck().all();
     database.close();
-    assert.deepEqual(versions, [1, 2]);
+    assert.deepEqual(
+      versions,
+      Array.from({ length: NEWEST + 1 }, (_, index) => index + 1),
+    );
     await refusesUnchanged(path, "STORE_SCHEMA_TOO_NEW");
   });
 

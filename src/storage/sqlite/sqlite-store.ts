@@ -39,6 +39,7 @@ import type {
   StateNodeEntry,
   Store,
   StoredEvent,
+  StoredReceipt,
   StoredTransaction,
   StoreStatistics,
   SyncNodeReader,
@@ -59,9 +60,11 @@ import {
   decodeEvidenceRow,
   decodeU64,
   encodeU64,
+  eventKeyPrefixOf,
   hashPrefixOf,
   headOf,
   plainBytes,
+  receiptsOfRecord,
   SQLITE_APPLICATION_ID,
   stateNodeMatches,
 } from "../store-common.ts";
@@ -88,7 +91,6 @@ const SQLITE_HEADER = "SQLite format 3\0";
 /** Extra reads of one sender's rows when 8-byte prefix collisions filled a page with others. */
 const SENDER_QUERY_ROUNDS_MAX = 16;
 
-type Row = Record<string, unknown>;
 type Statement = Database.Statement<unknown[], unknown>;
 
 /** Opens (creating when allowed) the SQLite store at `path`; refuses anything that is not ours. */
@@ -216,6 +218,31 @@ interface BlockRow {
   evidence: Uint8Array;
   first_log_index: number;
   tx_count: number;
+  receipts_stored: number;
+}
+
+interface EventRow {
+  log_index: number;
+  event_index: number;
+  type_id: number;
+  contract_id: number;
+  event_key: string | null;
+  data: Uint8Array;
+  height: number;
+  index_in_block: number;
+}
+
+/**
+ * The index each combination of event filters reads (pinned with INDEXED BY: without statistics
+ * SQLite might prefer an index with more equality columns but far more rows). A key is the most
+ * selective filter, so any query with a key reads the key index and checks the rest per row.
+ */
+function eventIndexOf(filters: { contract: boolean; type: boolean; key: boolean }): string {
+  if (filters.key) return "INDEXED BY events_by_key";
+  if (filters.contract && filters.type) return "INDEXED BY events_by_contract_type";
+  if (filters.contract) return "INDEXED BY events_by_contract";
+  if (filters.type) return "INDEXED BY events_by_type";
+  return "";
 }
 
 interface TransactionRow {
@@ -275,8 +302,13 @@ export class SqliteStore implements Store {
         "INSERT INTO chain_metadata (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
       ),
       blockInsert: prepare(
-        "INSERT INTO blocks (height, hash_prefix, hash, header, evidence, first_log_index, tx_count) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO blocks (height, hash_prefix, hash, header, evidence, first_log_index, tx_count, receipts_stored) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
       ),
+      receiptInsert: prepare("INSERT INTO receipts (log_index, encoded) VALUES (?, ?)"),
+      receiptRange: prepare(
+        "SELECT log_index, encoded FROM receipts WHERE log_index >= ? AND log_index < ? ORDER BY log_index",
+      ),
+      receiptByLogIndex: prepare("SELECT encoded FROM receipts WHERE log_index = ?"),
       certificateInsert: prepare("INSERT INTO certificates (height, certificate) VALUES (?, ?)"),
       certificateReplace: prepare("UPDATE certificates SET certificate = ? WHERE height = ?"),
       transactionInsert: prepare(
@@ -286,12 +318,12 @@ export class SqliteStore implements Store {
       nameById: prepare("SELECT name FROM names WHERE id = ?"),
       nameInsert: prepare("INSERT INTO names (name) VALUES (?)"),
       eventInsert: prepare(
-        "INSERT INTO events (log_index, event_index, type_id, contract_id, data) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO events (log_index, event_index, type_id, contract_id, event_key, key_prefix, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
       ),
       logNodeInsert: prepare("INSERT INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)"),
       stateNodeInsert: prepare("INSERT INTO state_nodes (hash_prefix, node) VALUES (?, ?)"),
       blockByHeight: prepare(
-        "SELECT height, hash, header, evidence, first_log_index, tx_count FROM blocks WHERE height = ?",
+        "SELECT height, hash, header, evidence, first_log_index, tx_count, receipts_stored FROM blocks WHERE height = ?",
       ),
       blocksByHashPrefix: prepare("SELECT height, hash FROM blocks WHERE hash_prefix = ?"),
       certificateByHeight: prepare("SELECT certificate FROM certificates WHERE height = ?"),
@@ -327,16 +359,6 @@ export class SqliteStore implements Store {
       transactionsByContract: prepare(
         "SELECT log_index, height, index_in_block, encoded FROM transactions WHERE contract_id = ? AND log_index > ? ORDER BY log_index LIMIT ?",
       ),
-      eventsByType: prepare(
-        `SELECT e.log_index, e.event_index, e.contract_id, e.data, t.height, t.index_in_block
-         FROM events e JOIN transactions t ON t.log_index = e.log_index
-         WHERE e.type_id = ? AND e.log_index > ? ORDER BY e.log_index, e.event_index LIMIT ?`,
-      ),
-      eventsByTypeAndContract: prepare(
-        `SELECT e.log_index, e.event_index, e.contract_id, e.data, t.height, t.index_in_block
-         FROM events e JOIN transactions t ON t.log_index = e.log_index
-         WHERE e.type_id = ? AND e.contract_id = ? AND e.log_index > ? ORDER BY e.log_index, e.event_index LIMIT ?`,
-      ),
       logNodeGet: prepare("SELECT hash FROM log_nodes WHERE level = ? AND idx = ?"),
       walInsert: prepare("INSERT INTO consensus_wal (height, record) VALUES (?, ?)"),
       walRead: prepare(
@@ -350,6 +372,7 @@ export class SqliteStore implements Store {
     }
     for (const name of ["transactionTail", "stateTail"]) this.#statements[name]!.safeIntegers(true);
     this.#statements.metadataGet!.pluck();
+    this.#statements.receiptByLogIndex!.pluck();
     this.#statements.certificateByHeight!.pluck();
     this.#statements.nameSelect!.pluck();
     this.#statements.nameById!.pluck();
@@ -361,6 +384,28 @@ export class SqliteStore implements Store {
     const statement = this.#statements[name];
     assert(statement !== undefined, `prepared statement ${name} exists`);
     return statement;
+  }
+
+  /**
+   * The event query of one filter combination (8 at most, prepared on first use). Parameters, in
+   * order: contract id, type id, key prefix and key (those filtered on), after, limit.
+   */
+  #eventStatement(filters: { contract: boolean; type: boolean; key: boolean }): Statement {
+    if (this.#closed) throw new StoreError("STORE_CLOSED", "the store is closed");
+    const name = `events:${Number(filters.contract)}${Number(filters.type)}${Number(filters.key)}`;
+    const known = this.#statements[name];
+    if (known !== undefined) return known;
+    const conditions: string[] = [];
+    if (filters.contract) conditions.push("e.contract_id = ?");
+    if (filters.type) conditions.push("e.type_id = ?");
+    if (filters.key) conditions.push("e.key_prefix = ? AND e.event_key = ?");
+    conditions.push("e.log_index > ?");
+    this.#statements[name] = this.#database.prepare(
+      `SELECT e.log_index, e.event_index, e.type_id, e.contract_id, e.event_key, e.data, t.height, t.index_in_block
+       FROM events e ${eventIndexOf(filters)} JOIN transactions t ON t.log_index = e.log_index
+       WHERE ${conditions.join(" AND ")} ORDER BY e.log_index, e.event_index LIMIT ?`,
+    );
+    return this.#statement(name);
   }
 
   #metadataSync(key: string): Uint8Array | undefined {
@@ -406,10 +451,10 @@ export class SqliteStore implements Store {
       }
       // State nodes already stored (content-addressed) are not stored twice.
       const stateNodes = base.stateNodes.filter(([nodeHash]) => this.#stateNodeSync(nodeHash) === undefined);
-      const batch: BlockBatch = { ...base, events: [], stateNodes };
-      return this.#insertBlock(batch, checked, namesNew);
+      const batch: BlockBatch = { ...base, receipts: [], events: [], stateNodes };
+      return this.#insertBlock(batch, checked, namesNew, false);
     });
-    const batch: BlockBatch = { ...base, events: [] };
+    const batch: BlockBatch = { ...base, receipts: [], events: [] };
     this.#afterWrite(batch, checked, namesNew, () => write.immediate());
     assert(this.#headSync()?.height === base.block.header.height, "the snapshot block is the head");
   }
@@ -515,11 +560,19 @@ export class SqliteStore implements Store {
         height: header.height,
       });
     }
-    return this.#insertBlock(batch, checked, namesNew);
+    return this.#insertBlock(batch, checked, namesNew, true);
   }
 
-  /** Inserts a checked block's rows, nodes and metadata (inside the caller's transaction). */
-  #insertBlock(batch: BlockBatch, checked: CheckedBatch, namesNew: Map<string, number>): WrittenRows {
+  /**
+   * Inserts a checked block's rows, nodes and metadata (inside the caller's transaction);
+   * `receiptsStored`: the batch carries the block's receipts (false for a snapshot base).
+   */
+  #insertBlock(
+    batch: BlockBatch,
+    checked: CheckedBatch,
+    namesNew: Map<string, number>,
+    receiptsStored: boolean,
+  ): WrittenRows {
     const { header } = batch.block;
     const height = header.height;
     this.#statement("blockInsert").run(
@@ -530,6 +583,7 @@ export class SqliteStore implements Store {
       checked.evidence,
       checked.firstLogIndex,
       header.txCount,
+      receiptsStored ? 1 : 0,
     );
     this.#statement("certificateInsert").run(height, checked.certificate);
     if (checked.previousCertificate !== null) {
@@ -555,6 +609,11 @@ export class SqliteStore implements Store {
       written.hashPrefixes.push(hashPrefix);
       written.senderPrefixes.push(senderPrefix);
     }
+    assert(receiptsStored || batch.receipts.length === 0, "a block without receipts writes none");
+    const receiptInsert = this.#statement("receiptInsert");
+    for (let index = 0; index < batch.receipts.length; index++) {
+      receiptInsert.run(checked.firstLogIndex + index, batch.receipts[index]!);
+    }
     const eventInsert = this.#statement("eventInsert");
     for (const event of batch.events) {
       eventInsert.run(
@@ -562,6 +621,8 @@ export class SqliteStore implements Store {
         event.eventIndex,
         this.#nameIdForWrite(event.type, namesNew),
         this.#nameIdForWrite(event.contract, namesNew),
+        event.key,
+        event.key === null ? null : eventKeyPrefixOf(event.key),
         event.data,
       );
     }
@@ -617,14 +678,19 @@ export class SqliteStore implements Store {
     return name;
   }
 
-  #recordSync(height: bigint): BlockRecord | undefined {
+  /** The rows of one block; its receipt rows only when asked (block reads do not need them). */
+  #recordSync(height: bigint, withReceipts: boolean): BlockRecord | undefined {
     const row = this.#statement("blockByHeight").get(height) as BlockRow | undefined;
     if (row === undefined) return undefined;
     const certificate = this.#statement("certificateByHeight").get(height) as Uint8Array | undefined;
-    const rows = this.#statement("transactionRange").all(
-      row.first_log_index,
-      row.first_log_index + row.tx_count,
-    ) as TransactionRow[];
+    const end = row.first_log_index + row.tx_count;
+    const rows = this.#statement("transactionRange").all(row.first_log_index, end) as TransactionRow[];
+    const receiptRows = withReceipts
+      ? (this.#statement("receiptRange").all(row.first_log_index, end) as Array<{
+          log_index: number;
+          encoded: Uint8Array;
+        }>)
+      : [];
     return {
       height: BigInt(row.height),
       storedHash: plainBytes(row.hash),
@@ -638,18 +704,41 @@ export class SqliteStore implements Store {
         indexInBlock: transaction.index_in_block,
         encoded: plainBytes(transaction.encoded),
       })),
+      receiptsStored: row.receipts_stored === 1,
+      receipts: receiptRows.map((receipt) => ({
+        logIndex: receipt.log_index,
+        encoded: plainBytes(receipt.encoded),
+      })),
     };
   }
 
   async blockRecord(height: bigint): Promise<BlockRecord | undefined> {
     checkHeightArgument(height);
-    return this.#recordSync(height);
+    return this.#recordSync(height, true);
   }
 
   async blockByHeight(height: bigint): Promise<Block | undefined> {
     checkHeightArgument(height);
-    const record = this.#recordSync(height);
+    const record = this.#recordSync(height, false);
     return record === undefined ? undefined : blockOfRecord(record, this.hash);
+  }
+
+  async receiptsByHeight(height: bigint): Promise<Uint8Array[] | undefined> {
+    checkHeightArgument(height);
+    const record = this.#recordSync(height, true);
+    return record === undefined ? undefined : receiptsOfRecord(record, this.hash);
+  }
+
+  async receiptOfTransaction(hash: Uint8Array): Promise<StoredReceipt | undefined> {
+    const transaction = await this.transactionByHash(hash);
+    if (transaction === undefined) return undefined;
+    const encoded = this.#statement("receiptByLogIndex").get(transaction.logIndex) as Uint8Array | undefined;
+    if (encoded === undefined) return undefined;
+    return {
+      height: transaction.height,
+      indexInBlock: transaction.indexInBlock,
+      encoded: plainBytes(encoded),
+    };
   }
 
   #heightOfBlockHash(blockHash: Uint8Array): bigint | undefined {
@@ -754,32 +843,36 @@ export class SqliteStore implements Store {
     return rows.map((row) => this.#storedTransactionOf(row));
   }
 
-  async eventsByType(type: string, query?: EventQuery): Promise<StoredEvent[]> {
-    const { limit, afterLogIndex, contract } = checkEventQuery(query);
-    if (typeof type !== "string") throw new StoreError("STORE_QUERY_INVALID", "type must be a string");
-    const typeId = this.#nameIdForRead(type);
-    if (typeId === undefined) return [];
-    let rows: Row[];
-    if (contract === undefined) {
-      rows = this.#statement("eventsByType").all(typeId, afterLogIndex, limit) as Row[];
-    } else {
+  async events(query: EventQuery): Promise<StoredEvent[]> {
+    const { limit, afterLogIndex, contract, type, key } = checkEventQuery(query);
+    const parameters: Array<number | bigint | string> = [];
+    if (contract !== undefined) {
       const contractId = this.#nameIdForRead(contract);
       if (contractId === undefined) return [];
-      rows = this.#statement("eventsByTypeAndContract").all(
-        typeId,
-        contractId,
-        afterLogIndex,
-        limit,
-      ) as Row[];
+      parameters.push(contractId);
     }
+    if (type !== undefined) {
+      const typeId = this.#nameIdForRead(type);
+      if (typeId === undefined) return [];
+      parameters.push(typeId);
+    }
+    if (key !== undefined) parameters.push(eventKeyPrefixOf(key), key);
+    const statement = this.#eventStatement({
+      contract: contract !== undefined,
+      type: type !== undefined,
+      key: key !== undefined,
+    });
+    const rows = statement.all(...parameters, afterLogIndex, limit) as EventRow[];
+    assert(rows.length <= limit, "a page holds at most limit rows");
     return rows.map((row) => ({
-      height: BigInt(row.height as number),
-      txIndex: row.index_in_block as number,
-      eventIndex: row.event_index as number,
-      logIndex: row.log_index as number,
-      contract: this.#nameOf(row.contract_id as number),
-      type,
-      data: plainBytes(row.data as Uint8Array),
+      height: BigInt(row.height),
+      txIndex: row.index_in_block,
+      eventIndex: row.event_index,
+      logIndex: row.log_index,
+      contract: this.#nameOf(row.contract_id),
+      type: this.#nameOf(row.type_id),
+      key: row.event_key,
+      data: plainBytes(row.data),
     }));
   }
 
@@ -882,6 +975,7 @@ export class SqliteStore implements Store {
       blocks: count("blocks"),
       transactions: count("transactions"),
       events: count("events"),
+      receipts: count("receipts"),
       logNodes: count("log_nodes"),
       stateNodes: count("state_nodes"),
       sizeBytes: statSync(this.path).size + (existsSync(walPath) ? statSync(walPath).size : 0),

@@ -2,13 +2,16 @@
  * A deterministic test chain: real signed transactions, headers with correct tx, log and state
  * roots, and commit certificates signed by a one-validator set. Block `h` depends only on the
  * seed and `h`, so a crashed writer resumes from the stored head and a replay from genesis in
- * memory must reach the very same block hashes, log root and state root.
+ * memory must reach the very same block hashes, log root and state root. Receipts are opaque
+ * deterministic bytes (the store does not decode them); the header's receiptRoot is their RFC
+ * 9162 root over `receiptHashOfEncoded`, what `receiptsByHeight` and `verifyStore` check.
  * Used by the compliance suite, the crash tests, the soak run and the storage benchmark.
  * @module
  */
 import { assert } from "../../base/assert.ts";
-import { utf8 } from "../../base/bytes.ts";
+import { concatBytes, utf8 } from "../../base/bytes.ts";
 import { ed25519Suite, type KeyPair, sha256 } from "../../crypto/index.ts";
+import { receiptHashOfEncoded } from "../../exec/receipt.ts";
 import {
   type Block,
   type BlockHeader,
@@ -17,8 +20,10 @@ import {
   commitCertificateHash,
   encodeTransaction,
   evidenceRoot,
+  hashEncodedTransaction,
   keyIdOf,
   MerkleLog,
+  merkleRoot,
   signTransaction,
   transactionRoot,
   type ValidatorSet,
@@ -48,6 +53,8 @@ const SUITE = ed25519Suite;
 export interface BuiltBlock {
   readonly block: Block;
   readonly transactions: readonly TransactionIndexEntry[];
+  /** The encoded receipts committed with the block, one per transaction. */
+  readonly receipts: readonly Uint8Array[];
   readonly events: readonly BlockEvent[];
   readonly stateUpdates: readonly StateUpdate[];
 }
@@ -122,6 +129,10 @@ export class TestChain {
     return updates;
   }
 
+  /**
+   * Events of block `height`: one `<contract>.recorded` per transaction (keyed `subject/<n>` for
+   * three transactions of four, else no key), and an `audit.flagged` (keyed) every fifth.
+   */
   eventsOf(height: bigint): BlockEvent[] {
     const events: BlockEvent[] = [];
     for (let index = 0; index < this.txsPerBlock; index++) {
@@ -132,12 +143,28 @@ export class TestChain {
         eventIndex: 0,
         contract,
         type: `${contract}.recorded`,
+        key: global % 4 === 3 ? null : `subject/${global % 5}`,
         data: utf8(`${global}`),
       });
-      if (global % 5 === 0)
-        events.push({ txIndex: index, eventIndex: 1, contract, type: "audit.flagged", data: utf8("x") });
+      if (global % 5 === 0) {
+        events.push({
+          txIndex: index,
+          eventIndex: 1,
+          contract,
+          type: "audit.flagged",
+          key: `subject/${global % 5}`,
+          data: utf8("x"),
+        });
+      }
     }
     return events;
+  }
+
+  /** Opaque encoded receipts of block `height`'s transactions (deterministic, distinct). */
+  receiptsOf(height: bigint, transactions: readonly Uint8Array[]): Uint8Array[] {
+    return transactions.map((transaction, index) =>
+      concatBytes(utf8(`receipt/${height}/${index}/`), hashEncodedTransaction(transaction, SUITE.hash)),
+    );
   }
 
   /** A header for `height` with the given roots, and its certificate signed by the validator. */
@@ -161,7 +188,7 @@ export class TestChain {
       logRoot: roots.logRoot,
       logSize: BigInt(roots.logSize),
       stateRoot: roots.stateRoot,
-      receiptRoot: roots.stateRoot,
+      receiptRoot: receiptRootOf(this.receiptsOf(height, transactions)),
       validatorSetHash: setHash,
       nextValidatorSetHash: setHash,
       evidenceRoot: evidenceRoot([], hash),
@@ -184,8 +211,14 @@ export class TestChain {
     return { header, transactions, evidence: [], certificate };
   }
 
-  /** Builds the next block over a persistent ledger and commits it; returns what it committed. */
-  async commitNext(ledger: PersistentLedger): Promise<BuiltBlock> {
+  /**
+   * Builds the next block over a persistent ledger and commits it; returns what it committed.
+   * `events` replaces the block's events (`eventsOf`), e.g. with random ones in property tests.
+   */
+  async commitNext(
+    ledger: PersistentLedger,
+    options: { readonly events?: readonly BlockEvent[] } = {},
+  ): Promise<BuiltBlock> {
     const head = ledger.head;
     const height = (head?.height ?? 0n) + 1n;
     const previous =
@@ -204,10 +237,19 @@ export class TestChain {
       { logRoot: ledger.log.root(), logSize: ledger.log.size, stateRoot },
       previous,
     );
-    const events = this.eventsOf(height);
-    await ledger.commit(block, { transactions: entries, events });
-    return { block, transactions: entries, events, stateUpdates };
+    const events = options.events ?? this.eventsOf(height);
+    const receipts = this.receiptsOf(height, transactions);
+    await ledger.commit(block, { transactions: entries, receipts, events });
+    return { block, transactions: entries, receipts, events, stateUpdates };
   }
+}
+
+/** The root `verifyStore` checks a block's stored receipts against (the header's receiptRoot). */
+export function receiptRootOf(receipts: readonly Uint8Array[]): Uint8Array {
+  return merkleRoot(
+    receipts.map((receipt) => receiptHashOfEncoded(receipt, SUITE.hash)),
+    SUITE.hash,
+  );
 }
 
 /** The chain replayed from genesis in memory: block hashes and roots after each height. */

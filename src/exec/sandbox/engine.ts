@@ -1,0 +1,790 @@
+/**
+ * The QuickJS sandbox for deployed contracts (ADR 0007): `loadSandboxEngine()` loads the pinned
+ * QuickJS build (@jitl/quickjs-wasmfile-release-sync, exact version in package-lock) once, into
+ * a fixed-size WebAssembly memory (SANDBOX_WASM_MEMORY_BYTES); `openBlock()` gives one block a
+ * fresh QuickJS runtime limited to SANDBOX_RUNTIME_MEMORY_BYTES_MAX of heap (QuickJS's own
+ * accounting) and SANDBOX_STACK_BYTES_MAX of stack; `load()` compiles a contract into a context
+ * of its own, reused by every call of that contract in the block.
+ *
+ * Determinism:
+ * - gas is the instrumented step count (instrument.ts) plus the executor's charges for host
+ *   operations; the host charges the steps used at every crossing, so gas is exact throughout;
+ * - the heap state at any call depends only on the block's transactions: the runtime is fresh
+ *   per block, and when a runtime is discarded the module's whole memory is put back to its
+ *   state at load (`restoreMemory`), so every block starts from the same bytes on every node;
+ *   the fixed wasm memory is what runs out, at the same allocation everywhere;
+ * - a runtime that ran out of memory is discarded after the transaction's outermost call and the
+ *   memory restored, as if the module were new, for the rest of the block (its contracts are
+ *   recompiled on next use), the same on every node;
+ * - no clock, randomness, I/O or host objects reach a contract (prelude.ts).
+ *
+ * One block at a time per engine: two open blocks would share the wasm memory. Queries should use
+ * an engine of their own.
+ * @module
+ */
+import variantExport from "@jitl/quickjs-wasmfile-release-sync";
+import {
+  newQuickJSWASMModuleFromVariant,
+  newVariant,
+  type QuickJSContext,
+  type QuickJSHandle,
+  type QuickJSRuntime,
+  type QuickJSSyncVariant,
+  type QuickJSWASMModule,
+} from "quickjs-emscripten-core";
+import { assert } from "../../base/assert.ts";
+import { bytesToHex } from "../../base/bytes.ts";
+import { fail, ok, type Result } from "../../base/errors.ts";
+import { STATE_VALUE_BYTES_MAX } from "../../base/limits.ts";
+import { DecodeError, EncodeError } from "../../encoding/errors.ts";
+import { decodeValue, encodeValue, type Value } from "../../encoding/value.ts";
+import { isValueMap } from "../args.ts";
+import type { ContractContext, SandboxBlock, SandboxEngine, SystemContract } from "../contract.ts";
+import { ExecutionError, type ExecutionErrorCode } from "../errors.ts";
+import {
+  SANDBOX_CODE_BYTES_MAX,
+  SANDBOX_LOAD_STEPS_MAX,
+  SANDBOX_RUNTIME_MEMORY_BYTES_MAX,
+  SANDBOX_SCAN_ITEMS_MAX,
+  SANDBOX_STACK_BYTES_MAX,
+  SANDBOX_STATE_ID_BYTES_MAX,
+  SANDBOX_STEP_GAS,
+  SANDBOX_TABLE_BYTES_MAX,
+  SANDBOX_WASM_MEMORY_BYTES,
+  TX_STATE_WRITE_BYTES_MAX,
+} from "../limits.ts";
+import { TableIndex } from "../table-index.ts";
+import { type InstrumentedContract, instrumentContract } from "./instrument.ts";
+import { type InvokeKind, PRELUDE_SOURCE } from "./prelude.ts";
+import { type Tagged, taggedJsonOf, valueOfTagged } from "./values.ts";
+
+/** Table names a deployed contract may use: a leading "_" is reserved (table-index.ts). */
+export const SANDBOX_TABLE_PATTERN = new RegExp(`^[a-z][a-z0-9_-]{0,${SANDBOX_TABLE_BYTES_MAX - 1}}$`);
+/** Codes of `throw new ContractError(code)`; the receipt says `CONTRACT_<code>` (≤ 64 bytes). */
+export const CONTRACT_ERROR_CODE_PATTERN = /^[A-Z][A-Z0-9_]{0,54}$/;
+/** Instrumented code kept across blocks, by code hash (only speed depends on it). */
+const INSTRUMENTED_CACHE_MAX = 256;
+/** Steps are JS numbers inside the VM; no transaction has more gas than this anyway. */
+const STEPS_MAX = 2 ** 52;
+const WASM_PAGE_BYTES = 65_536;
+
+export interface SandboxEngineOptions {
+  /** QuickJS heap of a block's runtime (default SANDBOX_RUNTIME_MEMORY_BYTES_MAX). */
+  readonly runtimeMemoryBytesMax?: number;
+  /** Fixed wasm memory (default SANDBOX_WASM_MEMORY_BYTES; at least twice the runtime's). */
+  readonly wasmMemoryBytes?: number;
+}
+
+export interface SandboxMemoryUsage {
+  /** Bytes QuickJS counts as allocated in the block's runtime (0 before the first load). */
+  readonly runtimeBytes: number;
+  /** Bytes of the module's fixed wasm memory. */
+  readonly wasmMemoryBytes: number;
+}
+
+export interface QuickJsSandboxBlock extends SandboxBlock {
+  memoryUsage(): SandboxMemoryUsage;
+  /** Runtimes discarded in this block after running out of memory. */
+  readonly runtimesRecreated: number;
+}
+
+export interface QuickJsSandboxEngine extends SandboxEngine {
+  openBlock(): QuickJsSandboxBlock;
+}
+
+const textEncoder = new TextEncoder();
+
+function executionError(
+  code: ExecutionErrorCode,
+  message: string,
+  details: Record<string, string | number | bigint | boolean> = {},
+): ExecutionError {
+  return new ExecutionError(code, message, details);
+}
+
+/** Loads QuickJS once (at node start); the engine then opens blocks synchronously. */
+export async function loadSandboxEngine(options: SandboxEngineOptions = {}): Promise<QuickJsSandboxEngine> {
+  const runtimeMemoryBytesMax = options.runtimeMemoryBytesMax ?? SANDBOX_RUNTIME_MEMORY_BYTES_MAX;
+  const wasmMemoryBytes = options.wasmMemoryBytes ?? SANDBOX_WASM_MEMORY_BYTES;
+  assert(wasmMemoryBytes % WASM_PAGE_BYTES === 0, "wasm memories are whole pages");
+  assert(runtimeMemoryBytesMax * 2 <= wasmMemoryBytes, "the runtime's limit is hit before the wasm memory");
+  const pages = wasmMemoryBytes / WASM_PAGE_BYTES;
+  const wasmMemory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+  const module = await newQuickJSWASMModuleFromVariant(newVariant(pinnedVariant(), { wasmMemory }));
+  assert(module.getWasmMemory() === wasmMemory, "QuickJS runs in the fixed memory");
+  return new Engine(module, runtimeMemoryBytesMax, snapshotOf(wasmMemory));
+}
+
+/** The pinned build (its ESM and CommonJS typings disagree on where the default export sits). */
+function pinnedVariant(): QuickJSSyncVariant {
+  const exported: unknown = variantExport;
+  const candidate = (exported as { default?: unknown }).default ?? exported;
+  assert((candidate as { type?: unknown }).type === "sync", "the pinned QuickJS build is the sync variant");
+  return candidate as QuickJSSyncVariant;
+}
+
+/** The memory's bytes up to its last non-zero byte (the rest of a fresh memory is zeros). */
+function snapshotOf(memory: WebAssembly.Memory): Uint8Array {
+  const bytes = new Uint8Array(memory.buffer);
+  let end = bytes.length;
+  while (end > 0 && bytes[end - 1] === 0) end -= 1;
+  return bytes.slice(0, end);
+}
+
+class Engine implements QuickJsSandboxEngine {
+  readonly module: QuickJSWASMModule;
+  readonly runtimeMemoryBytesMax: number;
+  readonly #instrumented = new Map<string, Result<InstrumentedContract, ExecutionError>>();
+  readonly #memorySnapshot: Uint8Array;
+  blockOpen = false;
+
+  constructor(module: QuickJSWASMModule, runtimeMemoryBytesMax: number, memorySnapshot: Uint8Array) {
+    this.module = module;
+    this.runtimeMemoryBytesMax = runtimeMemoryBytesMax;
+    this.#memorySnapshot = memorySnapshot;
+  }
+
+  /**
+   * Puts the module's whole memory back as it was when QuickJS was loaded. Called with no
+   * runtime alive: QuickJS's and the allocator's state then equal a fresh module's (the wasm
+   * stack pointer, the only state outside the memory, is back at its base when idle), so the
+   * next runtime runs out of memory at exactly the same point on every node, whatever blocks
+   * each node ran before (freeing alone leaves the allocator in a history-dependent state).
+   */
+  restoreMemory(): void {
+    const bytes = new Uint8Array(this.module.getWasmMemory().buffer);
+    bytes.set(this.#memorySnapshot, 0);
+    bytes.fill(0, this.#memorySnapshot.length);
+  }
+
+  openBlock(): QuickJsSandboxBlock {
+    assert(!this.blockOpen, "one open block per engine: blocks share the wasm memory");
+    this.blockOpen = true;
+    return new Block(this);
+  }
+
+  instrumented(codeHash: Uint8Array, code: Uint8Array): Result<InstrumentedContract, ExecutionError> {
+    const key = bytesToHex(codeHash);
+    const cached = this.#instrumented.get(key);
+    if (cached !== undefined) return cached;
+    let result: Result<InstrumentedContract, ExecutionError>;
+    if (code.length > SANDBOX_CODE_BYTES_MAX) {
+      result = fail(
+        executionError("EXEC_CONTRACT_INVALID", "the code is too large", {
+          sizeBytesMax: SANDBOX_CODE_BYTES_MAX,
+        }),
+      );
+    } else {
+      let source: string | null = null;
+      try {
+        source = new TextDecoder("utf-8", { fatal: true }).decode(code);
+      } catch {
+        source = null;
+      }
+      result =
+        source === null
+          ? fail(executionError("EXEC_CONTRACT_INVALID", "the code is not UTF-8"))
+          : instrumentContract(source);
+    }
+    // Evicting the oldest entry: only speed depends on the cache, never a result.
+    if (this.#instrumented.size >= INSTRUMENTED_CACHE_MAX) {
+      this.#instrumented.delete(this.#instrumented.keys().next().value!);
+    }
+    this.#instrumented.set(key, result);
+    return result;
+  }
+}
+
+class Block implements QuickJsSandboxBlock {
+  readonly engine: Engine;
+  readonly contracts = new Map<string, SandboxContract>();
+  runtime: QuickJSRuntime | null = null;
+  /** Bumped when the runtime is discarded; contexts of an older generation are gone. */
+  generation = 0;
+  /** Set when a call ran out of memory: the runtime is discarded after the outermost call. */
+  poisoned = false;
+  /** Sandbox calls on the stack, all contracts together. */
+  depth = 0;
+  runtimesRecreated = 0;
+  closed = false;
+  /** A bug in a host callback (it must not reach the contract): rethrown after the call. */
+  hostFailure: unknown = null;
+
+  constructor(engine: Engine) {
+    this.engine = engine;
+  }
+
+  runtimeOf(): QuickJSRuntime {
+    if (this.runtime === null) {
+      const runtime = this.engine.module.newRuntime();
+      runtime.setMemoryLimit(this.engine.runtimeMemoryBytesMax);
+      runtime.setMaxStackSize(SANDBOX_STACK_BYTES_MAX);
+      this.runtime = runtime;
+    }
+    return this.runtime;
+  }
+
+  load(name: string, codeHash: Uint8Array, code: Uint8Array): Result<SystemContract, ExecutionError> {
+    assert(!this.closed, "a closed block loads nothing");
+    const key = `${name}/${bytesToHex(codeHash)}`;
+    const loaded = this.contracts.get(key);
+    if (loaded !== undefined) return ok(loaded);
+    const instrumented = this.engine.instrumented(codeHash, code);
+    if (!instrumented.ok) return instrumented;
+    const contract = new SandboxContract(this, name, instrumented.value);
+    const vm = contract.vm();
+    if (!vm.ok) {
+      this.afterOutermost();
+      return vm;
+    }
+    this.contracts.set(key, contract);
+    return ok(contract);
+  }
+
+  /** Discards a runtime that ran out of memory once no call is running in it. */
+  afterOutermost(): void {
+    if (this.depth > 0 || !this.poisoned) return;
+    this.discardRuntime();
+    this.runtimesRecreated += 1;
+  }
+
+  discardRuntime(): void {
+    for (const contract of this.contracts.values()) contract.disposeVm();
+    if (this.runtime !== null) {
+      this.runtime.dispose();
+      this.engine.restoreMemory();
+    }
+    this.runtime = null;
+    this.generation += 1;
+    this.poisoned = false;
+  }
+
+  memoryUsage(): SandboxMemoryUsage {
+    let runtimeBytes = 0;
+    if (this.runtime !== null) {
+      const match = /memory used\s+\d+\s+(\d+)/.exec(this.runtime.dumpMemoryUsage());
+      runtimeBytes = match === null ? 0 : Number(match[1]);
+    }
+    return { runtimeBytes, wasmMemoryBytes: this.engine.module.getWasmMemory().buffer.byteLength };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    assert(this.depth === 0, "a block closes after its calls");
+    this.discardRuntime();
+    this.closed = true;
+    this.engine.blockOpen = false;
+  }
+}
+
+interface Vm {
+  readonly generation: number;
+  readonly context: QuickJSContext;
+  readonly handles: QuickJSHandle[];
+  readonly invoke: QuickJSHandle;
+}
+
+/** One call of a sandboxed contract on the stack. */
+class Frame {
+  readonly context: ContractContext;
+  readonly index: TableIndex;
+  /** Steps the VM was last given; what it reports below that was used. */
+  stepsGiven: number;
+  outOfGas = false;
+  /** Codes of the host failures handed to the VM in this call (only those may come back). */
+  readonly failureCodes = new Set<string>();
+
+  constructor(context: ContractContext) {
+    this.context = context;
+    this.index = new TableIndex(context.state);
+    this.stepsGiven = 0;
+  }
+
+  /** The VM's budget: what the transaction has left, in steps. */
+  budget(): number {
+    if (this.outOfGas) return -1;
+    const steps = this.context.gasRemaining / SANDBOX_STEP_GAS;
+    return Number(steps > BigInt(STEPS_MAX) ? BigInt(STEPS_MAX) : steps);
+  }
+
+  give(): number {
+    this.stepsGiven = this.budget();
+    return this.stepsGiven;
+  }
+
+  /** Charges the steps used since the VM was last given a budget; false when gas ran out. */
+  charge(stepsLeft: number): boolean {
+    assert(Number.isSafeInteger(stepsLeft), "the VM reports whole steps");
+    const used = this.stepsGiven - stepsLeft;
+    this.stepsGiven = stepsLeft;
+    if (used > 0 && !this.context.chargeGas(BigInt(used) * SANDBOX_STEP_GAS)) this.outOfGas = true;
+    if (stepsLeft < 0) this.outOfGas = true;
+    return !this.outOfGas;
+  }
+}
+
+class HostRefusal extends Error {
+  readonly error: ExecutionError;
+  constructor(error: ExecutionError) {
+    super(error.message);
+    this.error = error;
+  }
+}
+
+function refuse(
+  code: ExecutionErrorCode,
+  message: string,
+  details: Record<string, string | number> = {},
+): never {
+  throw new HostRefusal(executionError(code, message, details));
+}
+
+function tableOf(value: Value | undefined): string {
+  if (typeof value !== "string" || !SANDBOX_TABLE_PATTERN.test(value)) {
+    refuse("EXEC_STATE_ID_INVALID", `a table name must match ${SANDBOX_TABLE_PATTERN.source}`);
+  }
+  return value;
+}
+
+function idBytesOf(value: Value | undefined, what = "a row id"): Uint8Array {
+  let bytes: Uint8Array;
+  if (typeof value === "string") bytes = textEncoder.encode(value);
+  else if (value instanceof Uint8Array) bytes = value;
+  else refuse("EXEC_STATE_ID_INVALID", `${what} is text or bytes`);
+  if (bytes.length === 0 || bytes.length > SANDBOX_STATE_ID_BYTES_MAX) {
+    refuse("EXEC_STATE_ID_INVALID", `${what} is 1 to ${SANDBOX_STATE_ID_BYTES_MAX} bytes`, {
+      sizeBytes: bytes.length,
+    });
+  }
+  return bytes;
+}
+
+function decodeStored(bytes: Uint8Array): Value {
+  try {
+    return decodeValue(bytes, STATE_VALUE_BYTES_MAX);
+  } catch (error) {
+    if (!(error instanceof DecodeError)) throw error;
+    return refuse("EXEC_VALUE_INVALID", "a stored row is not a canonical value");
+  }
+}
+
+const utf8Strict = new TextDecoder("utf-8", { fatal: true });
+
+function textOfId(id: Uint8Array): string | null {
+  try {
+    return utf8Strict.decode(id);
+  } catch {
+    return null;
+  }
+}
+
+class SandboxContract implements SystemContract {
+  readonly name: string;
+  readonly #block: Block;
+  readonly #code: InstrumentedContract;
+  #vm: Vm | null = null;
+  readonly #frames: Frame[] = [];
+
+  constructor(block: Block, name: string, code: InstrumentedContract) {
+    this.#block = block;
+    this.name = name;
+    this.#code = code;
+  }
+
+  disposeVm(): void {
+    if (this.#vm === null) return;
+    assert(this.#frames.length === 0, "a context is disposed only when idle");
+    for (const handle of this.#vm.handles) handle.dispose();
+    this.#vm.context.dispose();
+    this.#vm = null;
+  }
+
+  /** The contract's context in the block's current runtime, compiled on first use. */
+  vm(): Result<Vm, ExecutionError> {
+    const block = this.#block;
+    if (this.#vm !== null && this.#vm.generation === block.generation) return ok(this.#vm);
+    this.#vm = null;
+    const context = block.runtimeOf().newContext();
+    const handles: QuickJSHandle[] = [];
+    const failWith = (error: ExecutionError): Result<Vm, ExecutionError> => {
+      for (const handle of handles) handle.dispose();
+      context.dispose();
+      return fail(error);
+    };
+    const host = context.newFunction("host", (payload) => this.#host(context, payload!));
+    handles.push(host);
+    const prelude = context.evalCode(PRELUDE_SOURCE, "prelude.js");
+    if (prelude.error !== undefined) return failWith(this.#loadFailure(context, prelude.error));
+    handles.push(prelude.value);
+    const api = context.callFunction(prelude.value, context.undefined, host);
+    if (api.error !== undefined) return failWith(this.#loadFailure(context, api.error));
+    handles.push(api.value);
+    const load = context.getProp(api.value, "load");
+    const invoke = context.getProp(api.value, "invoke");
+    handles.push(load, invoke);
+    const factory = context.evalCode(this.#code.factorySource, `${this.name}.js`);
+    if (factory.error !== undefined) return failWith(this.#loadFailure(context, factory.error));
+    const stepsHandle = context.newNumber(SANDBOX_LOAD_STEPS_MAX);
+    const loaded = context.callFunction(load, context.undefined, factory.value, stepsHandle);
+    stepsHandle.dispose();
+    factory.value.dispose();
+    if (loaded.error !== undefined) return failWith(this.#loadFailure(context, loaded.error));
+    const answer = JSON.parse(context.getString(loaded.value)) as [InvokeKind, number, unknown];
+    loaded.value.dispose();
+    if (answer[0] !== "ok") {
+      if (answer[0] === "oom") block.poisoned = true;
+      const code: ExecutionErrorCode = answer[0] === "oom" ? "EXEC_OUT_OF_MEMORY" : "EXEC_CONTRACT_INVALID";
+      const reason =
+        answer[0] === "oog" ? "its top-level code runs too long" : String(answer[2] ?? answer[0]);
+      return failWith(
+        executionError(code, `the contract does not load: ${reason.slice(0, 200)}`, { contract: this.name }),
+      );
+    }
+    this.#vm = { generation: block.generation, context, handles, invoke };
+    return ok(this.#vm);
+  }
+
+  #loadFailure(context: QuickJSContext, errorHandle: QuickJSHandle): ExecutionError {
+    const dumped = context.dump(errorHandle) as { message?: unknown } | null;
+    errorHandle.dispose();
+    const message = typeof dumped?.message === "string" ? dumped.message : String(dumped);
+    if (message === "out of memory") {
+      this.#block.poisoned = true;
+      return executionError("EXEC_OUT_OF_MEMORY", "the contract ran out of memory while loading", {
+        contract: this.name,
+      });
+    }
+    return executionError(
+      "EXEC_CONTRACT_INVALID",
+      `the contract does not compile: ${message.slice(0, 200)}`,
+      {
+        contract: this.name,
+      },
+    );
+  }
+
+  execute(context: ContractContext, method: string, args: Value): Result<Value, ExecutionError> {
+    const block = this.#block;
+    assert(!block.closed, "a closed block runs nothing");
+    block.depth += 1;
+    let result: Result<Value, ExecutionError>;
+    try {
+      result = this.#execute(context, method, args);
+    } finally {
+      block.depth -= 1;
+    }
+    if (block.hostFailure !== null && block.depth === 0) {
+      const failure = block.hostFailure;
+      block.hostFailure = null;
+      throw failure;
+    }
+    block.afterOutermost();
+    return result;
+  }
+
+  #execute(context: ContractContext, method: string, args: Value): Result<Value, ExecutionError> {
+    const vmResult = this.vm();
+    if (!vmResult.ok) return vmResult;
+    const vm = vmResult.value;
+    const frame = new Frame(context);
+    const caller = context.caller;
+    const member = caller.member;
+    const contextFlat = [
+      context.chainId,
+      context.readOnly,
+      context.height.toString(),
+      context.timeMs.toString(),
+      bytesToHex(context.txHash),
+      context.txIndex.toString(),
+      bytesToHex(caller.keyId),
+      caller.contract,
+      member === null ? null : [member.organization, member.department, [...member.roles]],
+    ];
+    const payload = JSON.stringify([method, taggedJsonOf(args), contextFlat, frame.give()]);
+    this.#frames.push(frame);
+    let answerJson: string | null = null;
+    let escaped: ExecutionError | null = null;
+    try {
+      const payloadHandle = vm.context.newString(payload);
+      const called = vm.context.callFunction(vm.invoke, vm.context.undefined, payloadHandle);
+      payloadHandle.dispose();
+      if (called.error !== undefined) {
+        escaped = this.#escaped(vm.context, called.error);
+      } else {
+        answerJson = vm.context.getString(called.value);
+        called.value.dispose();
+      }
+    } finally {
+      const popped = this.#frames.pop();
+      assert(popped === frame, "frames unwind in order");
+    }
+    if (escaped !== null) {
+      // The prelude itself failed (out of memory or stack while unwinding): charge everything given.
+      frame.charge(-1);
+      return fail(escaped);
+    }
+    assert(answerJson !== null);
+    const answer = JSON.parse(answerJson) as [InvokeKind, number, Tagged | undefined, unknown];
+    frame.charge(answer[1]);
+    let outcome = this.#outcome(frame, method, answer);
+    if (outcome.ok && !frame.outOfGas) {
+      // The writes and events the contract queued after its last host call.
+      const refused = this.#runBatch(frame, answer[3]);
+      if (refused !== null) outcome = fail(refused);
+      else if (frame.outOfGas) {
+        outcome = fail(
+          executionError("EXEC_OUT_OF_GAS", "the transaction ran out of gas", { contract: this.name }),
+        );
+      }
+    }
+    if (outcome.ok) frame.index.flush();
+    return outcome;
+  }
+
+  #escaped(context: QuickJSContext, errorHandle: QuickJSHandle): ExecutionError {
+    const dumped = context.dump(errorHandle) as { message?: unknown } | null;
+    errorHandle.dispose();
+    const message = typeof dumped?.message === "string" ? dumped.message : "";
+    if (message === "stack overflow") {
+      return executionError("EXEC_STACK_OVERFLOW", "the contract recursed too deeply", {
+        contract: this.name,
+      });
+    }
+    this.#block.poisoned = true;
+    return executionError("EXEC_OUT_OF_MEMORY", "the contract ran out of memory", { contract: this.name });
+  }
+
+  #outcome(
+    frame: Frame,
+    method: string,
+    answer: readonly [InvokeKind, number, Tagged | undefined, unknown?],
+  ): Result<Value, ExecutionError> {
+    const details = { contract: this.name, method: method.slice(0, 64) };
+    const data = answer[2];
+    switch (answer[0]) {
+      case "ok":
+        if (frame.outOfGas) break;
+        try {
+          return ok(valueOfTagged(data));
+        } catch (error) {
+          if (error instanceof ExecutionError) return fail(error);
+          throw error;
+        }
+      case "method":
+        return fail(
+          executionError("EXEC_METHOD_UNKNOWN", "the contract has no such method", {
+            ...details,
+            methods: this.#code.exportNames.join(",").slice(0, 256),
+          }),
+        );
+      case "oog":
+        break;
+      case "oom":
+        this.#block.poisoned = true;
+        return fail(executionError("EXEC_OUT_OF_MEMORY", "the contract ran out of memory", details));
+      case "stack":
+        return fail(executionError("EXEC_STACK_OVERFLOW", "the contract recursed too deeply", details));
+      case "ledger": {
+        const [code, message] = Array.isArray(data) ? data : [null, null];
+        if (typeof code === "string" && frame.failureCodes.has(code)) {
+          return fail(executionError(code as ExecutionErrorCode, String(message), details));
+        }
+        return fail(executionError("EXEC_CONTRACT_THREW", "the contract threw a malformed error", details));
+      }
+      case "contract": {
+        const [code, message] = Array.isArray(data) ? data : [null, null];
+        if (typeof code === "string" && CONTRACT_ERROR_CODE_PATTERN.test(code)) {
+          return fail(
+            executionError(`CONTRACT_${code}`, String(message), { ...details, contractCode: code }),
+          );
+        }
+        return fail(
+          executionError(
+            "EXEC_CONTRACT_THREW",
+            "a ContractError code must match [A-Z][A-Z0-9_]{0,54}",
+            details,
+          ),
+        );
+      }
+      case "value":
+        return fail(executionError("EXEC_VALUE_INVALID", String(data), details));
+      case "threw":
+        return fail(executionError("EXEC_CONTRACT_THREW", `the contract threw: ${String(data)}`, details));
+      default:
+        assert(false, "the prelude answers with a known kind");
+    }
+    return fail(executionError("EXEC_OUT_OF_GAS", "the transaction ran out of gas", details));
+  }
+
+  /** The host function: one crossing per contract API call. Never throws into the VM. */
+  #host(context: QuickJSContext, payloadHandle: QuickJSHandle) {
+    const frame = this.#frames[this.#frames.length - 1];
+    assert(frame !== undefined, "the host is called only during a call");
+    let answer: string;
+    try {
+      answer = this.#hostAnswer(frame, context.getString(payloadHandle));
+    } catch (error) {
+      // A bug here must crash the node, not become a VM exception a contract could catch.
+      if (this.#block.hostFailure === null) this.#block.hostFailure = error;
+      answer = "[2,-1]";
+    }
+    return context.newString(answer);
+  }
+
+  /** Runs queued writes and events in order; the first refusal, or null. */
+  #runBatch(frame: Frame, batch: unknown): ExecutionError | null {
+    if (!Array.isArray(batch))
+      return executionError("EXEC_VALUE_INVALID", "the queued operations are malformed");
+    for (const entry of batch) {
+      if (frame.outOfGas) return null;
+      try {
+        if (!Array.isArray(entry) || typeof entry[0] !== "string")
+          refuse("EXEC_VALUE_INVALID", "a malformed operation");
+        const op = entry[0] as string;
+        if (op !== "set" && op !== "delete" && op !== "emit")
+          refuse("EXEC_VALUE_INVALID", "only writes and events are queued");
+        const args = valueOfTagged(entry[1]);
+        if (!Array.isArray(args)) refuse("EXEC_VALUE_INVALID", "operation arguments are a list");
+        this.#operation(frame, op, args as readonly Value[]);
+      } catch (error) {
+        if (error instanceof HostRefusal) return error.error;
+        if (error instanceof ExecutionError) return error;
+        throw error;
+      }
+    }
+    return null;
+  }
+
+  #hostAnswer(frame: Frame, payload: string): string {
+    const call = JSON.parse(payload) as [number, unknown, string, unknown];
+    assert(Array.isArray(call) && call.length === 4, "the prelude sends [steps, batch, op, args]");
+    if (!frame.charge(call[0])) return "[2,-1]";
+    const refused = this.#runBatch(frame, call[1]);
+    if (refused !== null) {
+      frame.failureCodes.add(refused.code);
+      return JSON.stringify([3, frame.give(), [refused.code, refused.message]]);
+    }
+    if (frame.outOfGas) return "[2,-1]";
+    const op = call[2];
+    let result: Value | undefined;
+    try {
+      const argsValue = valueOfTagged(call[3]);
+      assert(Array.isArray(argsValue), "the prelude sends a list");
+      result = this.#operation(frame, op, argsValue as readonly Value[]);
+    } catch (error) {
+      let failure: ExecutionError;
+      if (error instanceof HostRefusal) failure = error.error;
+      else if (error instanceof ExecutionError) failure = error;
+      else throw error;
+      frame.failureCodes.add(failure.code);
+      return JSON.stringify([1, frame.give(), [failure.code, failure.message]]);
+    }
+    if (frame.outOfGas || frame.context.gasRemaining <= 0n) {
+      frame.outOfGas = frame.outOfGas || frame.context.gasRemaining <= 0n;
+      if (frame.outOfGas) return "[2,-1]";
+    }
+    const given = frame.give();
+    return result === undefined ? `[0,${given}]` : `[0,${given},${taggedJsonOf(result)}]`;
+  }
+
+  #operation(frame: Frame, op: string, args: readonly Value[]): Value | undefined {
+    const context = frame.context;
+    switch (op) {
+      case "get": {
+        const bytes = context.state.get(tableOf(args[0]), idBytesOf(args[1]));
+        return bytes === undefined ? undefined : decodeStored(bytes);
+      }
+      case "has":
+        return context.state.get(tableOf(args[0]), idBytesOf(args[1])) !== undefined;
+      case "set": {
+        const table = tableOf(args[0]);
+        const id = idBytesOf(args[1]);
+        let encoded: Uint8Array;
+        try {
+          encoded = encodeValue(args[2] ?? null);
+        } catch (error) {
+          if (!(error instanceof EncodeError)) throw error;
+          return refuse("EXEC_VALUE_INVALID", "the row is not a canonical value");
+        }
+        if (encoded.length > TX_STATE_WRITE_BYTES_MAX) {
+          refuse("EXEC_STATE_WRITES_TOO_LARGE", "the row is larger than a transaction may write", {
+            sizeBytes: encoded.length,
+          });
+        }
+        // A row that exists is indexed already (every write goes through here): skip the index.
+        if (context.state.get(table, id) === undefined) {
+          const inserted = frame.index.insert(table, id);
+          if (!inserted.ok) throw new HostRefusal(inserted.error);
+        }
+        context.state.set(table, id, encoded);
+        return undefined;
+      }
+      case "delete": {
+        const table = tableOf(args[0]);
+        const id = idBytesOf(args[1]);
+        context.state.delete(table, id);
+        frame.index.remove(table, id);
+        return undefined;
+      }
+      case "scan":
+        return this.#scan(frame, tableOf(args[0]), args[1] ?? null);
+      case "emit": {
+        const type = args[0];
+        const data = args[1] ?? null;
+        if (typeof type !== "string") return refuse("EXEC_EVENT_INVALID", "an event type is text");
+        if (data === null || !isValueMap(data))
+          return refuse("EXEC_EVENT_INVALID", "an event's data is a map");
+        context.emit(type, data);
+        return undefined;
+      }
+      case "call": {
+        const [contract, method, callArgs, readOnly] = args;
+        if (typeof contract !== "string" || typeof method !== "string" || typeof readOnly !== "boolean") {
+          return refuse("EXEC_VALUE_INVALID", "call(contract: text, method: text, args, {readOnly})");
+        }
+        // Another call may write these tables (even this contract, re-entered): write, then forget.
+        frame.index.flush();
+        frame.index.clear();
+        const called = context.call(contract, method, callArgs ?? null, { readOnly });
+        if (!called.ok) throw new HostRefusal(called.error);
+        return called.value;
+      }
+      case "require": {
+        const permission = args[0];
+        if (typeof permission !== "string") return refuse("EXEC_VALUE_INVALID", "a permission is text");
+        const required = context.require(permission);
+        if (!required.ok) throw new HostRefusal(required.error);
+        return undefined;
+      }
+      default:
+        return refuse("EXEC_VALUE_INVALID", "no such host operation");
+    }
+  }
+
+  #scan(frame: Frame, table: string, query: Value): Value {
+    if (query !== null && !isValueMap(query)) refuse("EXEC_VALUE_INVALID", "scan options are a map");
+    const options = query ?? {};
+    let limit = SANDBOX_SCAN_ITEMS_MAX;
+    if (options.limit !== undefined) {
+      const asked = options.limit;
+      if (typeof asked !== "bigint" || asked < 1n || asked > BigInt(SANDBOX_SCAN_ITEMS_MAX)) {
+        refuse("EXEC_VALUE_INVALID", `a scan's limit is 1 to ${SANDBOX_SCAN_ITEMS_MAX}`);
+      }
+      limit = Number(asked);
+    }
+    const prefix = options.prefix === undefined ? undefined : idBytesOf(options.prefix, "a scan's prefix");
+    const after = options.after === undefined ? undefined : idBytesOf(options.after, "a scan's after");
+    const ids = frame.index.scan(table, {
+      limit: limit + 1,
+      ...(prefix === undefined ? {} : { prefix }),
+      ...(after === undefined ? {} : { after }),
+    });
+    const rows: Value[] = [];
+    for (const id of ids.slice(0, limit)) {
+      const bytes = frame.context.state.get(table, id);
+      assert(bytes !== undefined, "indexed rows exist");
+      rows.push({ id, text: textOfId(id), value: decodeStored(bytes) });
+    }
+    return { rows, more: ids.length > limit };
+  }
+}
