@@ -88,6 +88,8 @@ function loadRequest(requestId: unknown): ServiceRequest {
 function save(request: ServiceRequest, event: string, context: Context): ServiceRequest {
   state.set(REQUEST_TABLE, request.requestId, { ...request });
   emit(event, {
+    // The indexed key: the API finds a request's whole history with ?key=<requestId>.
+    key: request.requestId,
     requestId: request.requestId,
     community: request.community,
     status: request.status,
@@ -112,7 +114,7 @@ export function defineService(args: Record<string, unknown>, context: Context): 
     open: args.open !== false,
   };
   state.set(SERVICE_TABLE, `${service.community}/${service.serviceCode}`, { ...service });
-  emit("service.defined", { ...service, by: context.caller.keyIdHex });
+  emit("service.defined", { ...service, key: `${service.community}/${service.serviceCode}`, by: context.caller.keyIdHex });
   return service;
 }
 

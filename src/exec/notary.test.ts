@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { bytesToHex } from "../base/bytes.ts";
 import { fail, ok } from "../base/errors.ts";
-import type { Value } from "../encoding/value.ts";
+import { encodeValue, type Value } from "../encoding/value.ts";
 import type { ContractContext } from "./contract.ts";
 import { ExecutionError } from "./errors.ts";
 import { readNonce } from "./nonce.ts";
@@ -13,6 +13,7 @@ import {
   notaryContract,
   notaryRecordJson,
   notaryRecordKeyOf,
+  notaryRecordValue,
   parseAnchorArgs,
   readNotaryRecord,
 } from "./notary.ts";
@@ -49,7 +50,11 @@ describe("notary: anchor, look up, revoke", () => {
     assert.equal(record.description, "Approved.\nTwo abstentions.");
     assert.equal(record.uri, "https://city.example/m/7");
     assert.equal(record.revocation, null);
-    assert.deepEqual(decodeNotaryRecord(outcome.events[0]!.data), record, "the event carries the record");
+    assert.deepEqual(
+      outcome.events[0]!.data,
+      encodeValue({ ...notaryRecordValue(record), key: record.documentHash }),
+      "the event carries the record, keyed by the document hash",
+    );
     assert.equal(readNonce(chain.tree, suite.hash, alice.keyId), 1n);
     assert.equal(readNonce(chain.tree, suite.hash, bob.keyId), 0n);
   });

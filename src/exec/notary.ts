@@ -391,7 +391,8 @@ function anchor(context: ContractContext, args: Value): Result<Value, ExecutionE
   }
   const record: NotaryRecord = { ...parsed.value, anchor: provenanceOf(context), revocation: null };
   context.state.set(NOTARY_RECORD_TABLE, record.documentHash, encodeNotaryRecord(record));
-  context.emit(NOTARY_EVENT_ANCHORED, notaryRecordValue(record));
+  // `key` (the document hash) is the event's indexed key: ?key=<hash> finds its history.
+  context.emit(NOTARY_EVENT_ANCHORED, { ...notaryRecordValue(record), key: record.documentHash });
   return ok(null);
 }
 
@@ -428,7 +429,7 @@ function revoke(context: ContractContext, args: Value): Result<Value, ExecutionE
     revocation: { ...provenanceOf(context), reason: parsed.value.reason },
   };
   context.state.set(NOTARY_RECORD_TABLE, documentHash, encodeNotaryRecord(revoked));
-  context.emit(NOTARY_EVENT_REVOKED, notaryRecordValue(revoked));
+  context.emit(NOTARY_EVENT_REVOKED, { ...notaryRecordValue(revoked), key: revoked.documentHash });
   return ok(null);
 }
 
