@@ -1,14 +1,16 @@
 /**
- * Governance changes the validator set of a running network: four validator processes and a
- * fifth node that only follows, on loopback. The committee (one seat, held by this test) proposes
- * and accepts `validator.set` for the fifth node's key; from two heights after the deciding block
+ * Governance changes the validator set of a running network: four validator processes on
+ * loopback, and a fifth department's node that the genesis document does not admit: the four
+ * refuse its connections. The committee (one seat, held by this test) proposes and accepts
+ * `validator.set` for the fifth node's key together with its node key; the four then admit it,
+ * it syncs the chain, and from two heights after the deciding block
  * the fifth node's precommits are in the certificates, headers name the new set, and with one of
  * the original validators killed the chain still commits — which needs the fifth node's vote
  * (4 of 5 equal powers is the smallest quorum above 2/3).
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -83,6 +85,15 @@ describe("governance adds a fifth validator to a four-validator network", { time
       }),
     });
     chainId = layout.genesis.chainId;
+    // The fifth department's node is not in the genesis document: only governance can admit it.
+    const fifthNode = layout.nodes[VALIDATORS]!;
+    const genesis = JSON.parse(readFileSync(join(directory, "genesis.json"), "utf8")) as {
+      nodes: Array<{ name: string; nodeKey: string }>;
+    };
+    genesis.nodes = genesis.nodes.filter((node) => node.nodeKey !== fifthNode.nodeKey);
+    for (const folder of [directory, ...layout.nodes.map((node) => node.directory)]) {
+      writeFileSync(join(folder, "genesis.json"), `${JSON.stringify(genesis, null, 2)}\n`);
+    }
     const processes = layout.nodes.map((node) => new NodeProcess(node.name, node.directory, node.apiUrl));
     nodes = processes.slice(0, VALIDATORS);
     fifth = processes[VALIDATORS]!;
@@ -97,7 +108,8 @@ describe("governance adds a fifth validator to a four-validator network", { time
     else console.log(`# kept ${directory}`);
   });
 
-  it("a committee vote adds the fifth node's key; it signs from two heights after the decision", async () => {
+  it("a committee vote admits the fifth node and adds its key; it signs from two heights after the decision", async () => {
+    assert.equal(await heightOf(fifth), 0n, "a node the genesis does not admit gets no blocks");
     const client = new CityLedgerClient({ baseUrl: nodes[0]!.apiUrl, webSocket: null });
     const before = await getJson<ValidatorsJson>(`${nodes[0]!.apiUrl}/v1/validators`);
     assert.equal(before.validatorSet.validators.length, VALIDATORS);
@@ -105,7 +117,12 @@ describe("governance adds a fifth validator to a four-validator network", { time
 
     await sendAsCommittee(client, "propose", {
       kind: "validator.set",
-      payload: { publicKey: Buffer.from(fifthPublicKeyHex, "hex"), power: 10n },
+      payload: {
+        publicKey: Buffer.from(fifthPublicKeyHex, "hex"),
+        power: 10n,
+        nodeName: "node-5",
+        nodeKey: Buffer.from(fifthPublicKeyHex, "hex"),
+      },
       title: "Admit the fifth department's node as a validator",
     });
     const decided = await sendAsCommittee(client, "vote", { proposalId: 1n, choice: "yes" });

@@ -29,6 +29,7 @@ import {
   TX_EVENTS_MAX,
 } from "../exec/index.ts";
 import { loadSandboxEngine } from "../exec/sandbox/index.ts";
+import { readAdmittedNodes } from "../exec/system/governance.ts";
 import { loadKeyFile } from "../keystore/index.ts";
 import { type Genesis, genesisHash } from "../ledger/genesis.ts";
 import {
@@ -166,6 +167,8 @@ export class CityLedgerNode implements NodeService {
   readonly #listeners = new Set<(block: CommittedBlock) => void>();
   readonly #admittedAtMs = new Map<string, number>();
   readonly governance: GovernanceReads;
+  /** Peers' node keys (hex) governance admitted with their validators; refreshed after its decisions. */
+  readonly admittedByGovernance = new Set<string>();
   readonly #waiters = new Set<() => void>();
   #lastCommitMs = 0;
 
@@ -281,6 +284,7 @@ export class CityLedgerNode implements NodeService {
       querySandbox,
     });
     metrics.chainHeight.set(Number(chain.height));
+    await node.refreshAdmittedNodes();
     await node.driver.start();
     node.snapshots.start(chain.height);
     node.#ready = true;
@@ -568,7 +572,23 @@ export class CityLedgerNode implements NodeService {
     }
   }
 
+  /** Reads the nodes governance admitted (with their validators) at the committed state. */
+  async refreshAdmittedNodes(): Promise<void> {
+    const chain = this.chain;
+    const nodes = await chain.readCommittedWith((state) =>
+      readAdmittedNodes(state, chain.suite.hash, chain.suite, chain.genesis.validatorSet),
+    );
+    this.admittedByGovernance.clear();
+    for (const node of nodes) this.admittedByGovernance.add(bytesToHex(node.nodeKey));
+  }
+
   #onCommitted(decided: DecidedBlock): void {
+    // Only an executed proposal changes who is admitted; most blocks have none.
+    if (decided.events.some((event) => event.contract === "governance" && event.type === "executed")) {
+      this.refreshAdmittedNodes().catch((error: unknown) =>
+        this.logger.error({ err: error }, "reading the nodes governance admitted failed"),
+      );
+    }
     const nowMs = performance.now();
     if (this.#lastCommitMs > 0) this.metrics.blockInterval.observe((nowMs - this.#lastCommitMs) / 1000);
     this.#lastCommitMs = nowMs;

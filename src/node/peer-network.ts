@@ -90,12 +90,15 @@ export interface PeerManagerParts {
   readonly logger: Logger;
   /** Where the transport's metrics go; null for a short-lived manager (snapshot sync before start). */
   readonly register: MetricsRegister | null;
+  /** Node keys (hex) admitted since genesis, by governance (`validator.set` with a node). */
+  readonly admittedByGovernance?: ReadonlySet<string>;
 }
 
-/** A peer manager on the config's address that admits only the genesis document's nodes. */
+/** A peer manager on the config's address that admits the genesis document's nodes and those governance admitted. */
 export function createPeerManager(parts: PeerManagerParts): PeerManager {
   const { genesis, config } = parts;
   const admitted = new Set(genesis.nodes.map((entry) => bytesToHex(entry.nodeKey)));
+  const governed = parts.admittedByGovernance;
   return new PeerManager(
     {
       chainId: genesis.chainId,
@@ -109,7 +112,10 @@ export function createPeerManager(parts: PeerManagerParts): PeerManager {
     },
     {
       identity: nodeIdentityFromSeed(parts.nodeSeed),
-      isAdmitted: (publicKey) => admitted.has(bytesToHex(publicKey)),
+      isAdmitted: (publicKey) => {
+        const hex = bytesToHex(publicKey);
+        return admitted.has(hex) || (governed?.has(hex) ?? false);
+      },
       metrics: parts.register === null ? null : createNetMetrics(parts.register),
       logger: loggerOf(parts.logger),
     },
@@ -127,6 +133,7 @@ export async function startPeerNetwork(
     nodeSeed,
     logger: node.logger,
     register: registerOf(node),
+    admittedByGovernance: node.admittedByGovernance,
   });
   const transport: ConsensusTransport = {
     broadcast: (message) => {
