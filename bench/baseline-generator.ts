@@ -51,6 +51,11 @@ interface Sink {
   close(): Promise<void>;
 }
 
+/** The baseline server is not set up as the comparison requires. */
+export class BaselineSetupError extends Error {
+  override readonly name = "BaselineSetupError";
+}
+
 /** Thrown when the client's signature check rejects a record (never expected here). */
 export class RecordRejectedError extends Error {
   override readonly name = "RecordRejectedError";
@@ -62,7 +67,10 @@ async function postgresSink(url: string): Promise<Sink> {
     "CREATE TABLE IF NOT EXISTS records (hash bytea PRIMARY KEY, sender bytea NOT NULL, nonce bigint NOT NULL, body bytea NOT NULL)",
   );
   await pool.query("CREATE INDEX IF NOT EXISTS records_by_sender ON records (sender, nonce)");
-  await pool.query("ALTER DATABASE CURRENT SET synchronous_commit = on").catch(() => undefined);
+  // The comparison is with durable commits: refuse a server that acknowledges before its WAL flush.
+  const { rows } = await pool.query<{ synchronous_commit: string }>("SHOW synchronous_commit");
+  if (rows[0]?.synchronous_commit !== "on")
+    throw new BaselineSetupError(`synchronous_commit is ${rows[0]?.synchronous_commit}, not on`);
   return {
     async write(records) {
       const hashes: Buffer[] = [];

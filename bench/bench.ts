@@ -74,9 +74,25 @@ const flagValue = (name: string): string | undefined =>
   argv.find((item) => item.startsWith(`--${name}=`))?.slice(name.length + 3);
 const ALL_SYSTEMS = ["sqlite", "postgres", "validators4", "pg-baseline", "etcd-baseline"] as const;
 type SystemId = (typeof ALL_SYSTEMS)[number];
-const systemsWanted = (flagValue("systems")?.split(",") ?? [...ALL_SYSTEMS]) as SystemId[];
-const openRates =
-  flagValue("rates")?.split(",").map(Number) ?? (quick ? [1_000] : [500, 1_000, 2_000, 5_000, 10_000]);
+/** A command-line flag with a value the benchmark cannot use. */
+class BenchUsageError extends Error {
+  override readonly name = "BenchUsageError";
+}
+const isSystemId = (name: string): name is SystemId => (ALL_SYSTEMS as readonly string[]).includes(name);
+const systemsWanted: SystemId[] = (flagValue("systems")?.split(",") ?? [...ALL_SYSTEMS]).map((name) => {
+  if (!isSystemId(name))
+    throw new BenchUsageError(`--systems: unknown "${name}" (${ALL_SYSTEMS.join(", ")})`);
+  return name;
+});
+/** Open-loop rates above this are refused: the generator's pre-signing would not keep up. */
+const OPEN_RATE_MAX_TX_PER_SECOND = 50_000;
+const openRates = (
+  flagValue("rates")?.split(",").map(Number) ?? (quick ? [1_000] : [500, 1_000, 2_000, 5_000, 10_000])
+).map((rate) => {
+  if (!Number.isInteger(rate) || rate <= 0 || rate > OPEN_RATE_MAX_TX_PER_SECOND)
+    throw new BenchUsageError(`--rates: ${rate} is not a rate in 1..${OPEN_RATE_MAX_TX_PER_SECOND} tx/s`);
+  return rate;
+});
 const scalingWanted = !argv.includes("--no-scaling");
 /** The profile re-runs one node's saturation under --cpu-prof: in a full run, or a quick one with --profile. */
 const profileWanted = argv.includes("--profile") || (!quick && !argv.includes("--no-profile"));
@@ -85,8 +101,9 @@ const SCALE_TARGET_TXS = Number(flagValue("scale-max") ?? (long ? 10_000_000 : q
 const SCALE_BUDGET_MS = 1000 * Number(flagValue("scale-budget-s") ?? (long ? 4 * 3600 : quick ? 25 : 210));
 const SCALE_SEGMENT_WINDOW_MS = quick ? 5_000 : 15_000;
 const SCALE_SEGMENT_TXS_MAX = 200_000;
+const SCALE_OUTSTANDING_BATCHES = 4;
 /** The whole run: phases not started by then are skipped (a full run takes ≈ 10 minutes). */
-const RUN_TIME_LIMIT_MS = (long ? 5 * 3600 : quick ? (profileWanted ? 6 : 4) * 60 : 16 * 60) * 1000;
+const RUN_TIME_LIMIT_MS = (long ? 5 * 3600 : quick ? (profileWanted ? 8 : 4) * 60 : 16 * 60) * 1000;
 const OUT_DIRECTORY = resolve(flagValue("out") ?? join(import.meta.dirname, "../bench-results"));
 /** The closed loop for the baselines: the same outstanding work as one CityLedger node's. */
 const BASELINE_SATURATION = { batches: 8, batchTxs: 500 };
@@ -372,6 +389,9 @@ async function benchScaling(): Promise<ScalingRecord[]> {
       );
       const spec: PhaseSpec = {
         ...saturationSpec(1, rateEstimate),
+        // Fewer outstanding than the saturation phase: a segment's window must see batches
+        // sent and committed within it, or it measures no latency.
+        outstandingBatchesMax: SCALE_OUTSTANDING_BATCHES,
         warmupMs: 1_000,
         windowMs,
         txCount: Math.min(
@@ -426,10 +446,12 @@ async function main(): Promise<void> {
   const machine = machineDescription();
   const dateIso = new Date().toISOString();
   const versions = baselineVersions();
+  // Others may commit or edit while we measure: the code state at both ends goes in the results.
+  const codeAtStart = codeState();
   log(
     `npm run bench${quick ? " --quick" : ""}${long ? " --long" : ""}: ${machine.text}; load average ${loadAverageStart.map((value) => value.toFixed(2)).join(" ")}`,
   );
-  log(`code under test: ${codeState()}; ${versions.postgres}; ${versions.etcd.split("\n")[0]}`);
+  log(`code under test: ${codeAtStart}; ${versions.postgres}; ${versions.etcd.split("\n")[0]}`);
   const systems: SystemResult[] = [];
   const unavailable = (id: SystemId, error: unknown): SystemResult => {
     const message =
@@ -499,7 +521,7 @@ async function main(): Promise<void> {
     machine: `${machine.text}`,
     loadAverageStart,
     loadAverageEnd,
-    codeState: codeState(),
+    codeState: `at start ${codeAtStart}; at end ${codeState()}`,
     versions: `${versions.postgres}; ${versions.etcd.split("\n")[0]}`,
   };
   const markdown = renderMarkdown(context, systems, verdicts, scaling);
