@@ -1,10 +1,14 @@
 /**
  * The web portal end to end, in Debian's Chromium (playwright-core) against a real one-node chain
- * started here with the built portal: open it, create a key, anchor a file and see it commit
- * live, open its receipt and see it verified in the browser; tamper one byte and see the reason;
- * verify from the QR code; switch language; phone-width layout; axe-core finds no serious
- * accessibility issue on the main pages. Screenshots (desktop and phone) and the measured figures
- * go to test-output/ (git-ignored) for a reviewer.
+ * started here with the built portal and the demo city of `cityledger dev` (organizations with
+ * department trees, members with roles, a committee, proposals voted on, the service-requests
+ * contract deployed by vote, events): open it, create a key, anchor a file and see it commit
+ * live, open its receipt and see it verified in the browser with its proved outcome; tamper one
+ * byte of the transaction, or of the execution receipt, and see the reason; verify from the QR
+ * code (inclusion only); browse organizations, members, governance, contracts, parameters and
+ * events by key; search; import a CLI key file into the wallet and see its roles; switch
+ * language; phone-width layout; axe-core finds no serious accessibility issue on the pages.
+ * Screenshots (desktop and phone) and the measured figures go to test-output/ (git-ignored).
  */
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -16,7 +20,11 @@ import type { FastifyInstance } from "fastify";
 import pino from "pino";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { startApi } from "../src/api/index.ts";
+import { bytesToHex } from "../src/base/bytes.ts";
+import { type DemoCitySeedResult, seedDemoCity } from "../src/cli/demo-city-seed.ts";
+import { ed25519Suite } from "../src/crypto/index.ts";
 import { loadNodeConfig } from "../src/node/config.ts";
+import { type DemoCity, demoCityInitialState, demoCityKeys } from "../src/node/demo-city.ts";
 import { writeNetworkLayout } from "../src/node/network-layout.ts";
 import { CityLedgerNode } from "../src/node/node.ts";
 import { ensurePortalBuilt, PORTAL_DIST_DIRECTORY } from "../web/scripts/build-portal.ts";
@@ -104,6 +112,8 @@ describe("the web portal in Chromium", {
   let receiptText = "";
   let receiptHash = "";
   let qrFile = "";
+  let city: DemoCity;
+  let seeded: DemoCitySeedResult;
 
   before(async () => {
     const buildStarted = performance.now();
@@ -111,7 +121,10 @@ describe("the web portal in Chromium", {
     figures.portalBuildSeconds = built ? (performance.now() - buildStarted) / 1000 : null;
     mkdirSync(screenshotDirectory, { recursive: true });
     directory = mkdtempSync(join(tmpdir(), "cityledger-portal-"));
+    // The demo city of `cityledger dev`: its people's keys, its genesis, then its seeded history.
+    city = demoCityKeys(directory, ed25519Suite);
     const layout = writeNetworkLayout({
+      initialState: (validatorSet) => demoCityInitialState(city, validatorSet),
       out: directory,
       validators: 1,
       chainId: "portal-city",
@@ -126,6 +139,9 @@ describe("the web portal in Chromium", {
       config: loadNodeConfig(layout.nodes[0]!.configFile),
       logger: pino({ level: "silent" }),
     });
+    const seedStarted = performance.now();
+    seeded = await seedDemoCity(node, city, node.suite, node.chain.chainId);
+    figures.demoCitySeedSeconds = (performance.now() - seedStarted) / 1000;
     app = await startApi(node, {
       logger: pino({ level: "silent" }),
       rateLimit: false,
@@ -141,7 +157,10 @@ describe("the web portal in Chromium", {
     page = await desktop.newPage();
     page.on("pageerror", (error) => pageErrors.push(error.message));
     page.on("console", (message) => {
-      if (message.type() === "error") pageErrors.push(message.text());
+      // A 404 is an answer here (no such member, proposal or organization: search and lookups
+      // ask), which Chromium logs as a failed resource; anything else is an error.
+      const notFound = /Failed to load resource: .* 404/.test(message.text());
+      if (message.type() === "error" && !notFound) pageErrors.push(message.text());
     });
   });
 
@@ -215,7 +234,8 @@ describe("the web portal in Chromium", {
     await page.getByLabel("Passphrase again").fill(PASSPHRASE);
     await page.getByRole("button", { name: "Create key" }).click();
     await page.getByTestId("wallet-lock-state").filter({ hasText: "Unlocked" }).waitFor({ timeout: 15_000 });
-    assert.match((await page.getByTestId("wallet-roles").textContent()) ?? "", /No roles/);
+    await page.getByTestId("wallet-roles").waitFor();
+    assert.match((await page.getByTestId("wallet-roles").textContent()) ?? "", /Not a member/);
     await screenshot(page, "desktop-wallet");
     assert.deepEqual(await seriousAccessibilityIssues(page), []);
   });
@@ -247,19 +267,40 @@ describe("the web portal in Chromium", {
     assert.match((await panel.textContent()) ?? "", /Receipt verified/);
     assert.match((await panel.textContent()) ?? "", /checkpoint of chain portal-city/);
     receiptHash = page.url().split("/").pop()!;
+    // What it did, proved by the header's receipt root.
+    const outcome = page.locator('[data-testid="outcome"][data-proof="proved"]');
+    await outcome.waitFor();
+    assert.match(
+      (await outcome.textContent()) ?? "",
+      /Proved: the execution receipt is in the block header's receipt root/,
+    );
+    assert.match((await page.getByTestId("outcome-status").textContent()) ?? "", /Executed successfully/);
+    assert.match((await page.getByTestId("outcome-events").textContent()) ?? "", /notary\.anchored/);
+    assert.match((await outcome.textContent()) ?? "", /Gas used\s*[1-9]/);
     await page.getByTestId("receipt-qr").waitFor();
     await screenshot(page, "desktop-receipt");
     assert.deepEqual(await seriousAccessibilityIssues(page), []);
 
-    // The time of one verifyReceipt in the browser, repeated for a median.
+    // The time to verify one receipt in the browser (signatures with WebCrypto, then
+    // verifyReceipt), repeated for a median; and its two parts.
     const times: number[] = [];
+    const signatureTimes: number[] = [];
+    const proofTimes: number[] = [];
     for (let run = 0; run < VERIFY_RUNS; run++) {
       await page.getByRole("button", { name: "Verify again" }).click();
-      const text = (await page.getByTestId("verification-time").textContent()) ?? "";
+      const time = page.getByTestId("verification-time");
+      // The certificate's signature is checked with the browser's own Ed25519.
+      assert.equal(await time.getAttribute("data-engine"), "webcrypto");
+      const text = (await time.textContent()) ?? "";
       const milliseconds = Number(/([0-9.]+) ms/.exec(text)?.[1]);
       assert.ok(Number.isFinite(milliseconds), text);
       times.push(milliseconds);
+      signatureTimes.push(Number(/signatures ([0-9.]+) ms/.exec(text)?.[1]));
+      proofTimes.push(Number(/proofs ([0-9.]+) ms/.exec(text)?.[1]));
     }
+    const median = (values: number[]) => [...values].sort((left, right) => left - right)[values.length >> 1];
+    figures.receiptSignaturesMsMedian = median(signatureTimes);
+    figures.receiptVerifyReceiptMsMedian = median(proofTimes);
     times.sort((left, right) => left - right);
     figures.receiptVerificationMsMedian = times[Math.floor(times.length / 2)];
     figures.receiptVerificationMsMin = times[0];
@@ -287,6 +328,26 @@ describe("the web portal in Chromium", {
     await page.getByLabel("Receipt JSON or QR payload").fill(receiptText);
     await page.getByRole("button", { name: "Verify", exact: true }).click();
     await page.locator('[data-testid="verification"][data-result="valid"]').waitFor();
+    await page.locator('[data-testid="outcome"][data-proof="proved"]').waitFor();
+
+    // One byte of the execution receipt (its last, inside the event data) changed: the outcome
+    // is no longer the one in the header's receipt root.
+    const original = JSON.parse(receiptText) as { execution: { receipt: string } | null };
+    assert.ok(original.execution !== null, "the node serves receipts with their execution receipt");
+    const executionHex = original.execution.receipt;
+    const flipped = (Number.parseInt(executionHex.slice(-2), 16) ^ 0x01).toString(16).padStart(2, "0");
+    const executionTampered = {
+      ...original,
+      execution: { ...original.execution, receipt: executionHex.slice(0, -2) + flipped },
+    };
+    await page.getByLabel("Receipt JSON or QR payload").fill(JSON.stringify(executionTampered, null, 2));
+    await page.getByRole("button", { name: "Verify", exact: true }).click();
+    await page.locator('[data-testid="verification"][data-result="invalid"]').waitFor();
+    const executionReason = (await page.getByTestId("verification-reason").textContent()) ?? "";
+    assert.match(executionReason, /The execution receipt was altered/);
+    assert.match(executionReason, /RECEIPT_EXECUTION_INVALID/);
+    await page.locator('[data-testid="outcome"][data-proof="invalid"]').waitFor();
+    await screenshot(page, "desktop-verify-execution-tampered");
 
     // One byte of the transaction (the last byte of its signature) changed.
     const receipt = JSON.parse(receiptText) as { transaction: string };
@@ -307,12 +368,173 @@ describe("the web portal in Chromium", {
     // The QR code downloaded from the receipt page, scanned from its image.
     await page.getByTestId("receipt-file").setInputFiles(qrFile);
     await page.locator('[data-testid="verification"][data-result="valid"]').waitFor({ timeout: 15_000 });
+    // The compact QR form leaves the execution receipt out, and the page says so.
+    await page.locator('[data-testid="outcome"][data-proof="inclusionOnly"]').waitFor();
     page.off("request", listener);
     assert.deepEqual(
       requests.filter((url) => url.includes("/v1/")),
       [],
       "verification asked the node nothing",
     );
+  });
+
+  it("shows organizations with their department tree city → district → street → community", async () => {
+    await page.getByRole("link", { name: "Organizations", exact: true }).click();
+    await waitForHeading(page, "Organizations");
+    const rows = page.getByTestId("organizations").locator("tbody tr");
+    await rows.first().waitFor();
+    assert.equal(await rows.count(), 4);
+    await screenshot(page, "desktop-organizations");
+    assert.deepEqual(await seriousAccessibilityIssues(page), []);
+    await page.getByRole("link", { name: "City Hall", exact: true }).click();
+    await waitForHeading(page, "City Hall");
+    const tree = page.getByTestId("department-tree");
+    // Willow Community sits under Riverside Street, under Eastgate District, under the city.
+    const nested = tree
+      .locator("li", { hasText: "City government" })
+      .locator("li", { hasText: "Eastgate District" })
+      .locator("li", { hasText: "Riverside Street" })
+      .locator("li", { hasText: "Willow Community" });
+    assert.equal(await nested.count(), 1);
+    assert.match((await page.getByTestId("organization-status").textContent()) ?? "", /Active/);
+    await screenshot(page, "desktop-organization");
+    assert.deepEqual(await seriousAccessibilityIssues(page), []);
+  });
+
+  it("looks up a member by key id: organization, department, roles, status", async () => {
+    const clerk = bytesToHex(city.keyOf("records-clerk").keyId);
+    await page.getByRole("link", { name: "Members", exact: true }).click();
+    await waitForHeading(page, "Members");
+    await page.locator("main").getByLabel("Key id").fill(clerk);
+    await page.getByRole("button", { name: "Look up" }).click();
+    const member = page.getByTestId("member");
+    await member.waitFor();
+    assert.match((await page.getByTestId("member-roles").textContent()) ?? "", /official/);
+    assert.match((await page.getByTestId("member-status").textContent()) ?? "", /Active/);
+    assert.match((await member.textContent()) ?? "", /city-hall/);
+    assert.match((await member.textContent()) ?? "", /records-office/);
+    await screenshot(page, "desktop-member");
+    assert.deepEqual(await seriousAccessibilityIssues(page), []);
+    // A key no organization attested: a resident without attestation.
+    await page.goto(`${baseUrl}/members/${"ab".repeat(32)}`);
+    await page.getByTestId("member-none").waitFor();
+  });
+
+  it("shows the committee, the proposals with status and tally, and a proposal's votes", async () => {
+    await page.goto(`${baseUrl}/governance`);
+    await waitForHeading(page, "Governance");
+    await page.getByTestId("committee").locator("tbody tr").first().waitFor();
+    assert.equal(await page.getByTestId("committee").locator("tbody tr").count(), 3);
+    const proposals = page.getByTestId("proposals").locator("tbody tr");
+    await proposals.first().waitFor();
+    assert.equal(await proposals.count(), seeded.proposals);
+    assert.match((await proposals.first().textContent()) ?? "", /Executed.*yes 2 · no 0 · abstain 0 of 3/);
+    await screenshot(page, "desktop-governance");
+    assert.deepEqual(await seriousAccessibilityIssues(page), []);
+
+    await page.getByRole("link", { name: "Deploy community service requests" }).click();
+    await waitForHeading(page, /Proposal #1/);
+    const votes = page.getByTestId("vote");
+    await votes.first().waitFor();
+    assert.equal(await votes.count(), 2);
+    for (const vote of await votes.all())
+      assert.match((await vote.textContent()) ?? "", /yes weight 1 · block \d+/);
+    assert.match((await page.getByTestId("proposal-status").textContent()) ?? "", /Executed/);
+    assert.match((await page.getByTestId("proposal-result").textContent()) ?? "", /Accepted and executed/);
+    assert.match((await page.getByTestId("proposal-payload").textContent()) ?? "", /service-requests/);
+    await screenshot(page, "desktop-proposal");
+    assert.deepEqual(await seriousAccessibilityIssues(page), []);
+
+    await page.goto(`${baseUrl}/parameters`);
+    await page.getByTestId("parameters").getByText("txGasMax").waitFor();
+    await screenshot(page, "desktop-parameters");
+    assert.deepEqual(await seriousAccessibilityIssues(page), []);
+  });
+
+  it("shows contracts and every version with its approving proposal and code", async () => {
+    await page.getByRole("link", { name: "Contracts", exact: true }).click();
+    await waitForHeading(page, "Contracts");
+    await page.getByTestId("contracts").getByRole("link", { name: seeded.contract.name }).click();
+    await waitForHeading(page, `Contract ${seeded.contract.name}`);
+    const version = page.getByTestId("contract-versions").locator("tbody tr");
+    await version.first().waitFor();
+    assert.equal(await version.count(), 1);
+    assert.match((await version.textContent()) ?? "", /proposal #1/);
+    const codeLink = await version.getByRole("link", { name: "code", exact: true }).getAttribute("href");
+    assert.equal(codeLink, `/v1/code/${seeded.contract.codeHash}`);
+    const code = await fetch(`${baseUrl}${codeLink}`);
+    assert.equal(code.status, 200);
+    await screenshot(page, "desktop-contract");
+    assert.deepEqual(await seriousAccessibilityIssues(page), []);
+  });
+
+  it("finds events by key: a service request id, a document hash", async () => {
+    await page.getByRole("link", { name: "Events", exact: true }).click();
+    await waitForHeading(page, "Events");
+    await page.getByLabel("Key", { exact: true }).fill(seeded.serviceRequest);
+    await page.getByRole("button", { name: "Filter" }).click();
+    await page.waitForURL(/key=/);
+    const events = page.getByTestId("event");
+    await events.first().waitFor();
+    const texts = await events.allTextContents();
+    assert.deepEqual(
+      texts.map((text) => /request\.(opened|assigned)/.exec(text)?.[0]),
+      ["request.opened", "request.assigned"],
+    );
+    for (const text of texts) assert.ok(text.includes(`key ${seeded.serviceRequest}`), text);
+    assert.match(texts[0]!, /"status": "open"/);
+    await screenshot(page, "desktop-events-key");
+    assert.deepEqual(await seriousAccessibilityIssues(page), []);
+
+    const documentHash = seeded.documentHashes[0]!;
+    await page.goto(`${baseUrl}/events?key=${documentHash}`);
+    await page.getByTestId("event").first().waitFor();
+    assert.equal(await page.getByTestId("event").count(), 1);
+    assert.match((await page.getByTestId("event").textContent()) ?? "", /notary anchored/);
+  });
+
+  it("searches for an organization id, a contract name, a proposal number and a member key id", async () => {
+    const searchFor = async (text: string) => {
+      await page.getByLabel(/^Search by height/).fill(text);
+      await page.getByLabel(/^Search by height/).press("Enter");
+    };
+    await searchFor("health-commission");
+    await waitForHeading(page, "Health Commission");
+    await searchFor(seeded.contract.name);
+    await waitForHeading(page, `Contract ${seeded.contract.name}`);
+    await searchFor("#2");
+    await waitForHeading(page, /Proposal #2/);
+    await searchFor(bytesToHex(city.keyOf("mayor").keyId));
+    await waitForHeading(page, "Members");
+    await page.getByTestId("member-roles").filter({ hasText: "official" }).waitFor();
+    // A number that is both a block and a proposal: the reader picks.
+    await searchFor("3");
+    await page.getByTestId("search-hits").getByRole("link", { name: "Proposal #3" }).waitFor();
+  });
+
+  it("imports a CLI key file into the wallet and shows the key's roles", async () => {
+    const clerk = city.keyOf("records-clerk");
+    await page.goto(`${baseUrl}/wallet`);
+    await waitForHeading(page, "Wallet");
+    // The form to add a key (the page also offers to unlock the key made earlier).
+    const form = page.getByRole("form", { name: "Add a key" });
+    await form.getByLabel("Import a key file").check();
+    await form.getByTestId("key-file").setInputFiles(clerk.file);
+    await form.getByLabel("Key file passphrase").fill(readFileSync(city.passphraseFile, "utf8").trim());
+    await form.getByLabel("Name", { exact: true }).fill("Records clerk");
+    await form.getByLabel("Passphrase", { exact: true }).fill(PASSPHRASE);
+    await form.getByLabel("Passphrase again").fill(PASSPHRASE);
+    await form.getByRole("button", { name: "Import key" }).click();
+    await page.getByTestId("wallet-membership").waitFor({ timeout: 30_000 });
+    assert.match((await page.getByTestId("wallet-roles").textContent()) ?? "", /official/);
+    assert.match(
+      (await page.getByTestId("wallet-membership").textContent()) ?? "",
+      /city-hall.*records-office/s,
+    );
+    assert.match((await page.getByTestId("wallet-member-status").textContent()) ?? "", /Active/);
+    assert.match((await page.locator("main").textContent()) ?? "", new RegExp(bytesToHex(clerk.keyId)));
+    await screenshot(page, "desktop-wallet-member");
+    assert.deepEqual(await seriousAccessibilityIssues(page), []);
   });
 
   it("switches to Simplified Chinese and back", async () => {
@@ -346,6 +568,15 @@ describe("the web portal in Chromium", {
         ["receipt", `/receipts/${receiptHash}`],
         ["verify", "/verify"],
         ["wallet", "/wallet"],
+        ["organizations", "/organizations"],
+        ["organization", "/organizations/city-hall"],
+        ["member", `/members/${bytesToHex(city.keyOf("records-clerk").keyId)}`],
+        ["governance", "/governance"],
+        ["proposal", "/proposals/1"],
+        ["contracts", "/contracts"],
+        ["contract", `/contracts/${seeded.contract.name}`],
+        ["events-key", `/events?key=${encodeURIComponent(seeded.serviceRequest)}`],
+        ["parameters", "/parameters"],
       ];
       for (const [name, path] of routes) {
         await phonePage.goto(`${baseUrl}${path}`);
@@ -356,6 +587,9 @@ describe("the web portal in Chromium", {
         );
         assert.ok(overflow <= 0, `${name} is ${overflow} px wider than the phone`);
         await screenshot(phonePage, `phone-${name}`);
+        if (name === "proposal" || name === "organization") {
+          assert.deepEqual(await seriousAccessibilityIssues(phonePage), [], name);
+        }
       }
       await phonePage.goto(`${baseUrl}/`);
       const menu = phonePage.getByRole("button", { name: "Menu" });

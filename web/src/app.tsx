@@ -1,21 +1,22 @@
 /**
  * The portal's shell: header with navigation, search and language switch, and the route table.
- * A new explorer section is one row in ROUTES (a pattern and a page), one message key, and, for
- * sections that depend on an API route, one entry in API_SECTIONS.
+ * A new explorer section is one row in ROUTES (a pattern and a page) and, when it belongs in the
+ * navigation, one row in NAVIGATION with its message key.
  */
 import { type FormEvent, type ReactNode, useState } from "react";
 import { useI18n } from "./i18n.tsx";
 import type { MessageKey } from "./messages/en.ts";
 import { BlockPage, BlocksPage } from "./pages/block-pages.tsx";
+import { ContractPage, ContractsPage } from "./pages/contract-pages.tsx";
 import {
-  ApiSectionPage,
   DocumentPage,
   EventsPage,
   NotFoundPage,
   SearchPage,
-  useAvailableSections,
   ValidatorsPage,
 } from "./pages/explorer-pages.tsx";
+import { GovernancePage, ParametersPage, ProposalPage } from "./pages/governance-pages.tsx";
+import { MembersPage, OrganizationPage, OrganizationsPage } from "./pages/identity-pages.tsx";
 import { NotaryPage } from "./pages/notary-page.tsx";
 import { ReceiptPage, VerifyPage } from "./pages/receipt-pages.tsx";
 import { StatusPage } from "./pages/status-page.tsx";
@@ -38,6 +39,16 @@ const ROUTES: readonly { readonly pattern: string; readonly page: (parameters: P
     { pattern: "/validators", page: () => <ValidatorsPage /> },
     { pattern: "/events", page: () => <EventsPage /> },
     { pattern: "/documents/:hash", page: (parameters) => <DocumentPage hash={parameters.hash!} /> },
+    { pattern: "/organizations", page: () => <OrganizationsPage /> },
+    { pattern: "/organizations/:id", page: (parameters) => <OrganizationPage id={parameters.id!} /> },
+    { pattern: "/members", page: () => <MembersPage /> },
+    { pattern: "/members/:keyId", page: (parameters) => <MembersPage keyId={parameters.keyId!} /> },
+    { pattern: "/governance", page: () => <GovernancePage /> },
+    { pattern: "/proposals", page: () => <GovernancePage /> },
+    { pattern: "/proposals/:id", page: (parameters) => <ProposalPage id={parameters.id!} /> },
+    { pattern: "/parameters", page: () => <ParametersPage /> },
+    { pattern: "/contracts", page: () => <ContractsPage /> },
+    { pattern: "/contracts/:name", page: (parameters) => <ContractPage name={parameters.name!} /> },
     { pattern: "/search", page: () => <SearchPage /> },
     { pattern: "/wallet", page: () => <WalletPage /> },
     { pattern: "/notary", page: () => <NotaryPage /> },
@@ -47,17 +58,30 @@ const NAVIGATION: readonly { readonly path: string; readonly label: MessageKey }
   { path: "/", label: "nav.status" },
   { path: "/blocks", label: "nav.blocks" },
   { path: "/transactions", label: "nav.transactions" },
-  { path: "/validators", label: "nav.validators" },
   { path: "/events", label: "nav.events" },
+  { path: "/organizations", label: "nav.organizations" },
+  { path: "/members", label: "nav.members" },
+  { path: "/governance", label: "nav.governance" },
+  { path: "/contracts", label: "nav.contracts" },
+  { path: "/validators", label: "nav.validators" },
   { path: "/verify", label: "nav.verify" },
   { path: "/notary", label: "nav.notary" },
   { path: "/wallet", label: "nav.wallet" },
 ];
 
+/** Pages that belong to a navigation section under another path (a proposal is governance). */
+const SECTION_OF_PATH: readonly (readonly [string, string])[] = [
+  ["/proposals", "/governance"],
+  ["/parameters", "/governance"],
+];
+
 function isCurrent(navigationPath: string, path: string): boolean {
-  return navigationPath === "/"
-    ? path === "/"
-    : path === navigationPath || path.startsWith(`${navigationPath}/`);
+  if (navigationPath === "/") return path === "/";
+  const within = (prefix: string) => path === prefix || path.startsWith(`${prefix}/`);
+  return (
+    within(navigationPath) ||
+    SECTION_OF_PATH.some(([prefix, section]) => section === navigationPath && within(prefix))
+  );
 }
 
 function SearchBox() {
@@ -108,7 +132,6 @@ export function App() {
   const { t } = useI18n();
   const { path } = useLocation();
   const wallet = useWallet();
-  const sections = useAvailableSections();
   const [menuOpen, setMenuOpen] = useState(false);
   useFocusOnNavigation(path);
 
@@ -120,14 +143,8 @@ export function App() {
       break;
     }
   }
-  const section = sections.find((candidate) => matchPath(candidate.path, path) !== null);
-  if (content === null && section !== undefined) content = <ApiSectionPage section={section} />;
   if (content === null) content = <NotFoundPage />;
 
-  const navigation = [
-    ...NAVIGATION,
-    ...sections.map((available) => ({ path: available.path, label: available.titleKey })),
-  ];
   return (
     <>
       <a className="skip-link" href="#main">
@@ -155,7 +172,7 @@ export function App() {
         </div>
         <nav id="site-navigation" aria-label={t("nav.label")} className={menuOpen ? "open" : ""}>
           <ul>
-            {navigation.map((item) => (
+            {NAVIGATION.map((item) => (
               <li key={item.path}>
                 <Link
                   to={item.path}

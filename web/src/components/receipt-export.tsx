@@ -74,6 +74,7 @@ export function ReceiptExport(props: { readonly receipt: ReceiptJson }) {
       ) : (
         <p className="muted">{t("receipt.qrTooLarge", { bytes: qr.tooLarge })}</p>
       )}
+      <p className="muted small">{t("receipt.qrInclusionOnly")}</p>
     </section>
   );
 }

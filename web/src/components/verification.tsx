@@ -9,10 +9,86 @@ import {
 } from "../checkpoint.ts";
 import { useI18n } from "../i18n.tsx";
 import type { MessageKey } from "../messages/en.ts";
-import type { ReceiptCheckReport, StepState } from "../receipt-checks.ts";
+import type { OutcomeProof, ReceiptCheckReport, ReceiptOutcome, StepState } from "../receipt-checks.ts";
+import { valueToDisplay } from "../value-display.ts";
 import { Hash } from "./common.tsx";
 
-const STATE_MARK: Readonly<Record<StepState, string>> = { passed: "✓", failed: "✗", skipped: "–" };
+const STATE_MARK: Readonly<Record<StepState, string>> = {
+  passed: "✓",
+  failed: "✗",
+  skipped: "–",
+  absent: "○",
+};
+
+const PROOF_CLASS: Readonly<Record<OutcomeProof, string>> = {
+  proved: "notice notice-ok",
+  inclusionOnly: "notice",
+  invalid: "notice notice-error",
+  unchecked: "notice",
+};
+
+/** What the transaction did (status, error code, gas, events) and whether the receipt proves it. */
+export function OutcomePanel(props: { readonly outcome: ReceiptOutcome }) {
+  const { t, formatNumber } = useI18n();
+  const { outcome } = props;
+  return (
+    <section
+      className="card"
+      aria-labelledby="outcome-title"
+      data-testid="outcome"
+      data-proof={outcome.proof}
+    >
+      <h2 id="outcome-title">{t("outcome.title")}</h2>
+      <p className={PROOF_CLASS[outcome.proof]} data-testid="outcome-proof">
+        {t(`outcome.proof.${outcome.proof}` as MessageKey)}
+      </p>
+      <dl className="fields">
+        <div className="field">
+          <dt>{t("outcome.status")}</dt>
+          <dd data-testid="outcome-status">
+            <span className={outcome.ok ? "badge badge-ok" : "badge badge-error"}>
+              {outcome.ok ? t("outcome.ok") : t("outcome.failed")}
+            </span>
+          </dd>
+        </div>
+        {outcome.errorCode === null ? null : (
+          <div className="field">
+            <dt>{t("outcome.errorCode")}</dt>
+            <dd>
+              <code>{outcome.errorCode}</code>
+            </dd>
+          </div>
+        )}
+        <div className="field">
+          <dt>{t("outcome.gasUsed")}</dt>
+          <dd>{outcome.gasUsed === null ? t("outcome.notInReceipt") : formatNumber(outcome.gasUsed)}</dd>
+        </div>
+      </dl>
+      {outcome.events === null ? null : outcome.events.length === 0 ? (
+        <p className="muted">{t("outcome.noEvents")}</p>
+      ) : (
+        <>
+          <h3>{t("outcome.events", { count: outcome.events.length })}</h3>
+          <ol className="event-list" data-testid="outcome-events">
+            {outcome.events.map((event, index) => (
+              // biome-ignore lint/suspicious/noArrayIndexKey: an event's position in the receipt is its identity.
+              <li key={index} className="card">
+                <p>
+                  <strong>
+                    {event.contract}.{event.type}
+                  </strong>
+                </p>
+                <pre className="code-block">
+                  {event.value === null ? event.dataHex : valueToDisplay(event.value)}
+                </pre>
+              </li>
+            ))}
+          </ol>
+        </>
+      )}
+    </section>
+  );
+}
 
 export function VerificationPanel(props: { readonly report: ReceiptCheckReport }) {
   const { t } = useI18n();
@@ -60,8 +136,12 @@ export function VerificationPanel(props: { readonly report: ReceiptCheckReport }
               hash: report.checkpoint.validatorSetHash.slice(0, 16),
             })}{" "}
         {report.durationMs > 0 ? (
-          <span data-testid="verification-time">
-            {t("verify.duration", { ms: report.durationMs.toFixed(2) })}
+          <span data-testid="verification-time" data-engine={report.signatureEngine ?? undefined}>
+            {t("verify.duration", {
+              ms: report.durationMs.toFixed(2),
+              signaturesMs: report.signaturesMs.toFixed(2),
+              verifyMs: report.verifyMs.toFixed(2),
+            })}
           </span>
         ) : null}
       </p>

@@ -1,7 +1,8 @@
-/** Validators, events (cursor pages), search, and sections the node's API may or may not offer. */
+/** Validators, events (cursor pages, by contract, type and key), search, documents. */
 import { type FormEvent, useState } from "react";
-import { apiPaths, client } from "../api.ts";
+import { client } from "../api.ts";
 import { Hash, Page, Pager, Show, useLoad } from "../components/common.tsx";
+import { loadContract, loadMember, loadOrganization, loadProposal } from "../governance-data.ts";
 import { useI18n } from "../i18n.tsx";
 import { useLiveChain } from "../live.ts";
 import type { MessageKey } from "../messages/en.ts";
@@ -94,50 +95,136 @@ function eventDataText(hex: string): string {
   }
 }
 
+interface EventFilter {
+  readonly contract: string;
+  readonly type: string;
+  readonly key: string;
+}
+
+function eventsQueryOf(filter: EventFilter, after?: number): string {
+  const parameters = new URLSearchParams();
+  if (filter.contract !== "") parameters.set("contract", filter.contract);
+  if (filter.type !== "") parameters.set("type", filter.type);
+  if (filter.key !== "") parameters.set("key", filter.key);
+  if (after !== undefined) parameters.set("after", String(after));
+  const text = parameters.toString();
+  return text === "" ? "/events" : `/events?${text}`;
+}
+
 export function EventsPage() {
   const { t, formatNumber } = useI18n();
   const { query } = useLocation();
   const live = useLiveChain();
   const afterText = query.get("after");
   const after = afterText !== null && /^[0-9]{1,15}$/.test(afterText) ? Number(afterText) : undefined;
-  const contract = query.get("contract") ?? "";
+  const filter: EventFilter = {
+    contract: query.get("contract") ?? "",
+    type: query.get("type") ?? "",
+    key: query.get("key") ?? "",
+  };
   const page = useLoad(
     () =>
       client.events({
         limit: EVENTS_PAGE_SIZE,
         ...(after === undefined ? {} : { after }),
-        ...(contract === "" ? {} : { contract }),
+        ...(filter.contract === "" ? {} : { contract: filter.contract }),
+        ...(filter.type === "" ? {} : { type: filter.type }),
+        ...(filter.key === "" ? {} : { key: filter.key }),
       }),
-    [after, contract, after === undefined ? live.events.length : 0],
+    [after, filter.contract, filter.type, filter.key, after === undefined ? live.events.length : 0],
   );
-  const [filter, setFilter] = useState(contract);
-  const filterQuery = contract === "" ? "" : `&contract=${encodeURIComponent(contract)}`;
+  const [draft, setDraft] = useState<EventFilter>(filter);
+  const filtered = filter.contract !== "" || filter.type !== "" || filter.key !== "";
   return (
     <Page title={t("events.title")} lead={t("events.lead")}>
       <form
-        className="inline-form"
+        className="filter-form"
+        aria-label={t("events.filterLabel")}
         onSubmit={(event: FormEvent) => {
           event.preventDefault();
           navigate(
-            filter.trim() === "" ? "/events" : `/events?contract=${encodeURIComponent(filter.trim())}`,
+            eventsQueryOf({
+              contract: draft.contract.trim(),
+              type: draft.type.trim(),
+              key: draft.key.trim(),
+            }),
           );
         }}
       >
-        <label htmlFor="events-contract">{t("events.contractFilter")}</label>
-        <input id="events-contract" value={filter} onChange={(event) => setFilter(event.target.value)} />
-        <button type="submit">{t("events.filter")}</button>
+        <div>
+          <label htmlFor="events-contract">{t("events.contractFilter")}</label>
+          <input
+            id="events-contract"
+            value={draft.contract}
+            onChange={(event) => setDraft({ ...draft, contract: event.target.value })}
+          />
+        </div>
+        <div>
+          <label htmlFor="events-type">{t("events.typeFilter")}</label>
+          <input
+            id="events-type"
+            value={draft.type}
+            onChange={(event) => setDraft({ ...draft, type: event.target.value })}
+          />
+        </div>
+        <div>
+          <label htmlFor="events-key">{t("events.keyFilter")}</label>
+          <input
+            id="events-key"
+            value={draft.key}
+            spellCheck={false}
+            aria-describedby="events-key-help"
+            onChange={(event) => setDraft({ ...draft, key: event.target.value })}
+          />
+        </div>
+        <div className="actions">
+          <button type="submit">{t("events.filter")}</button>
+          {filtered ? (
+            <Link
+              className="button button-secondary"
+              to="/events"
+              onClick={() => setDraft({ contract: "", type: "", key: "" })}
+            >
+              {t("events.clear")}
+            </Link>
+          ) : null}
+        </div>
+        <p id="events-key-help" className="muted small">
+          {t("events.keyHelp")}
+        </p>
       </form>
       <Show loaded={page}>
         {(data) =>
           data.events.length === 0 ? (
-            <p className="muted">{t("events.none")}</p>
+            <p className="muted" data-testid="events-none">
+              {t("events.none")}
+            </p>
           ) : (
             <>
-              <ul className="event-list">
+              <ul className="event-list" data-testid="events">
                 {data.events.map((event) => (
-                  <li key={`${event.logIndex}-${event.eventIndex}`} className="card">
+                  <li key={`${event.logIndex}-${event.eventIndex}`} className="card" data-testid="event">
                     <p>
-                      <span className="tag">{event.contract}</span> <strong>{event.type}</strong> ·{" "}
+                      <Link
+                        className="tag"
+                        to={eventsQueryOf({ contract: event.contract, type: "", key: "" })}
+                      >
+                        {event.contract}
+                      </Link>{" "}
+                      <strong>{event.type}</strong>
+                      {event.key === null ? null : (
+                        <>
+                          {" "}
+                          ·{" "}
+                          <Link
+                            to={eventsQueryOf({ contract: "", type: "", key: event.key })}
+                            data-testid="event-key"
+                          >
+                            {t("events.key", { key: event.key })}
+                          </Link>
+                        </>
+                      )}{" "}
+                      ·{" "}
                       <Link to={`/blocks/${event.height}`}>
                         {t("common.blockNumber", { height: formatNumber(BigInt(event.height)) })}
                       </Link>{" "}
@@ -148,8 +235,8 @@ export function EventsPage() {
                 ))}
               </ul>
               <Pager
-                newer={after === undefined ? null : `/events?${filterQuery.slice(1)}`}
-                older={data.next === null ? null : `/events?after=${data.next}${filterQuery}`}
+                newer={after === undefined ? null : eventsQueryOf(filter)}
+                older={data.next === null ? null : eventsQueryOf(filter, data.next)}
               />
             </>
           )
@@ -159,28 +246,111 @@ export function EventsPage() {
   );
 }
 
-/** Where a search goes: a height, or a 64-hex hash tried as transaction, block, document, state key. */
-async function resolveSearch(text: string): Promise<string | null> {
-  const query = text.trim().toLowerCase();
-  if (/^[0-9]{1,20}$/.test(query)) return `/blocks/${query}`;
-  if (/^[0-9a-f]{64}$/.test(query)) {
-    const status = await client.transactionStatus(query);
-    if (status.status !== "unknown") return `/transactions/${query}`;
-    try {
-      const block = await client.blockByHash(query);
-      return `/blocks/${block.height}`;
-    } catch (error) {
-      if (!(error instanceof ClientError) || error.code !== "NOT_FOUND") throw error;
-    }
-    const validators = await client.validators();
-    if (validators.validatorSet.validators.some((validator) => validator.publicKey === query))
-      return "/validators";
-    const document = await client.notary(query);
-    if (document.record !== null) return `/documents/${query}`;
-    return null;
+interface SearchHit {
+  readonly path: string;
+  readonly label: MessageKey;
+  readonly parameters: Readonly<Record<string, string>>;
+}
+
+async function found<Result>(load: () => Promise<Result>): Promise<Result | null> {
+  try {
+    return await load();
+  } catch (error) {
+    if (error instanceof ClientError && error.code === "NOT_FOUND") return null;
+    throw error;
   }
-  if (/^[a-z][a-z0-9_-]{0,63}$/.test(query)) return `/events?contract=${encodeURIComponent(query)}`;
-  return null;
+}
+
+/**
+ * Everything a search text may name: a block height or proposal number (`#3` is a proposal); a
+ * 64-hex transaction, block, validator, document or member key id; an organization id or a
+ * contract name; else an event key.
+ */
+async function searchHits(text: string): Promise<SearchHit[]> {
+  const query = text.trim();
+  const lower = query.toLowerCase();
+  const proposalOnly = /^(#|p|proposal\s*)([0-9]{1,19})$/i.exec(query);
+  if (proposalOnly !== null) {
+    const id = proposalOnly[2]!;
+    return (await loadProposal(BigInt(id))) === null
+      ? []
+      : [{ path: `/proposals/${id}`, label: "search.hitProposal", parameters: { id } }];
+  }
+  if (/^[0-9]{1,19}$/.test(query)) {
+    const [status, proposal] = await Promise.all([client.status(), found(() => loadProposal(BigInt(query)))]);
+    const hits: SearchHit[] = [];
+    if (BigInt(query) >= 1n && BigInt(query) <= BigInt(status.height))
+      hits.push({ path: `/blocks/${query}`, label: "search.hitBlock", parameters: { height: query } });
+    if (proposal !== null)
+      hits.push({ path: `/proposals/${query}`, label: "search.hitProposal", parameters: { id: query } });
+    return hits;
+  }
+  if (/^[0-9a-f]{64}$/.test(lower)) {
+    const [transaction, block, validators, document, member] = await Promise.all([
+      client.transactionStatus(lower),
+      found(() => client.blockByHash(lower)),
+      client.validators(),
+      client.notary(lower),
+      found(() => loadMember(lower)),
+    ]);
+    const hits: SearchHit[] = [];
+    const short = `${lower.slice(0, 12)}…`;
+    if (transaction.status !== "unknown")
+      hits.push({
+        path: `/transactions/${lower}`,
+        label: "search.hitTransaction",
+        parameters: { hash: short },
+      });
+    if (block !== null)
+      hits.push({
+        path: `/blocks/${block.height}`,
+        label: "search.hitBlock",
+        parameters: { height: block.height },
+      });
+    if (validators.validatorSet.validators.some((validator) => validator.publicKey === lower))
+      hits.push({ path: "/validators", label: "search.hitValidator", parameters: { key: short } });
+    if (document.record !== null)
+      hits.push({ path: `/documents/${lower}`, label: "search.hitDocument", parameters: { hash: short } });
+    if (member !== null)
+      hits.push({ path: `/members/${lower}`, label: "search.hitMember", parameters: { key: short } });
+    return hits;
+  }
+  const hits: SearchHit[] = [];
+  if (/^[a-z][a-z0-9_-]{0,63}$/.test(lower)) {
+    const [organization, contract] = await Promise.all([
+      /^[a-z][a-z0-9-]{0,47}$/.test(lower) ? loadOrganization(lower) : Promise.resolve(null),
+      loadContract(lower),
+    ]);
+    if (organization !== null)
+      hits.push({
+        path: `/organizations/${lower}`,
+        label: "search.hitOrganization",
+        parameters: { name: organization.name },
+      });
+    if (contract !== null)
+      hits.push({ path: `/contracts/${lower}`, label: "search.hitContract", parameters: { name: lower } });
+    if (hits.length > 0) return hits;
+  }
+  // Anything else may be what an event is about: a request id, a document hash, a proposal key.
+  if (query.length <= 128) {
+    const keyed = await client.events({ key: query, limit: 1 });
+    if (keyed.events.length > 0)
+      hits.push({
+        path: `/events?key=${encodeURIComponent(query)}`,
+        label: "search.hitEventKey",
+        parameters: { key: query },
+      });
+  }
+  if (hits.length === 0 && /^[a-z][a-z0-9_-]{0,63}$/.test(lower)) {
+    const byContract = await client.events({ contract: lower, limit: 1 });
+    if (byContract.events.length > 0)
+      hits.push({
+        path: `/events?contract=${encodeURIComponent(lower)}`,
+        label: "search.hitEventContract",
+        parameters: { name: lower },
+      });
+  }
+  return hits;
 }
 
 export function SearchPage() {
@@ -188,15 +358,29 @@ export function SearchPage() {
   const { query } = useLocation();
   const text = query.get("q") ?? "";
   const result = useLoad(async () => {
-    const target = text === "" ? null : await resolveSearch(text);
-    if (target !== null) navigate(target, { replace: true });
-    return target;
+    const hits = text === "" ? [] : await searchHits(text);
+    // One answer: go there. Several (a number that is a block and a proposal): let the reader pick.
+    if (hits.length === 1) navigate(hits[0]!.path, { replace: true });
+    return hits;
   }, [text]);
   return (
     <Page title={t("search.title")}>
       <Show loaded={result}>
-        {(target) =>
-          target === null ? <p className="notice">{t("search.nothing", { query: text })}</p> : null
+        {(hits) =>
+          hits.length === 0 ? (
+            <p className="notice">{t("search.nothing", { query: text })}</p>
+          ) : hits.length === 1 ? null : (
+            <>
+              <p>{t("search.several", { query: text })}</p>
+              <ul className="plain-list" data-testid="search-hits">
+                {hits.map((hit) => (
+                  <li key={hit.path}>
+                    <Link to={hit.path}>{t(hit.label, hit.parameters)}</Link>
+                  </li>
+                ))}
+              </ul>
+            </>
+          )
         }
       </Show>
     </Page>
@@ -222,47 +406,6 @@ export function DocumentPage(props: { readonly hash: string }) {
             </>
           )
         }
-      </Show>
-    </Page>
-  );
-}
-
-export interface ApiSection {
-  /** The portal's path, and the message key of its name. */
-  readonly path: string;
-  readonly titleKey: MessageKey;
-  /** The API list route that must exist for the section to show. */
-  readonly apiPath: string;
-}
-
-/**
- * Sections whose API is being built (organizations, contracts and their versions, governance
- * proposals): each appears in the navigation once the node's OpenAPI document lists its route.
- */
-export const API_SECTIONS: readonly ApiSection[] = [
-  { path: "/organizations", titleKey: "nav.organizations", apiPath: "/v1/organizations" },
-  { path: "/contracts", titleKey: "nav.contracts", apiPath: "/v1/contracts" },
-  { path: "/proposals", titleKey: "nav.proposals", apiPath: "/v1/proposals" },
-];
-
-export function useAvailableSections(): readonly ApiSection[] {
-  const paths = useLoad(() => apiPaths(), []);
-  if (paths.state !== "ready") return [];
-  return API_SECTIONS.filter((section) => paths.data.has(section.apiPath));
-}
-
-/** A generic list of what the section's API route answers, until the section has its own page. */
-export function ApiSectionPage(props: { readonly section: ApiSection }) {
-  const { t } = useI18n();
-  const loaded = useLoad(async () => {
-    const response = await fetch(props.section.apiPath, { headers: { accept: "application/json" } });
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    return (await response.json()) as unknown;
-  }, [props.section.apiPath]);
-  return (
-    <Page title={t(props.section.titleKey)}>
-      <Show loaded={loaded}>
-        {(data) => <pre className="code-block">{JSON.stringify(data, null, 2)}</pre>}
       </Show>
     </Page>
   );

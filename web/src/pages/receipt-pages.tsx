@@ -3,12 +3,12 @@
  * pasted or uploaded JSON, or a QR code image, checked against the pinned checkpoint with no
  * call to the node.
  */
-import { useMemo, useState } from "react";
+import { useEffect, useState } from "react";
 import { client } from "../api.ts";
 import { setCurrentCheckpoint, useCheckpoint } from "../checkpoint.ts";
 import { Fields, Hash, Page, Show, useLoad } from "../components/common.tsx";
 import { ReceiptExport } from "../components/receipt-export.tsx";
-import { CheckpointPanel, VerificationPanel } from "../components/verification.tsx";
+import { CheckpointPanel, OutcomePanel, VerificationPanel } from "../components/verification.tsx";
 import { useI18n } from "../i18n.tsx";
 import { checkReceiptJson, checkReceiptText, type ReceiptCheckReport } from "../receipt-checks.ts";
 import { isReceiptQrPayload, receiptJsonOfQrPayload } from "../receipt-qr.ts";
@@ -63,16 +63,23 @@ export function ReceiptPage(props: { readonly hash: string }) {
   const checkpoint = useCheckpoint(true);
   const [runs, setRuns] = useState(0);
   const receipt = useLoad(() => client.receiptJson(props.hash), [props.hash]);
-  const report = useMemo<ReceiptCheckReport | null>(
-    () => (receipt.state === "ready" && runs >= 0 ? checkReceiptJson(receipt.data, checkpoint) : null),
-    [receipt, checkpoint, runs],
-  );
+  const [report, setReport] = useState<ReceiptCheckReport | null>(null);
+  useEffect(() => {
+    if (receipt.state !== "ready" || runs < 0) return;
+    let current = true;
+    setReport(null); // "Verify again" shows the new result, not the last one.
+    void checkReceiptJson(receipt.data, checkpoint).then((checked) => current && setReport(checked));
+    return () => {
+      current = false;
+    };
+  }, [receipt, checkpoint, runs]);
   return (
     <Page title={t("receipt.title")} lead={t("receipt.lead")}>
       <Show loaded={receipt}>
         {(data) => (
           <>
             {report === null ? null : <VerificationPanel report={report} />}
+            {report?.outcome == null ? null : <OutcomePanel outcome={report.outcome} />}
             <p>
               <button type="button" className="button-secondary" onClick={() => setRuns(runs + 1)}>
                 {t("receipt.verifyAgain")}
@@ -109,19 +116,22 @@ export function VerifyPage() {
   const [report, setReport] = useState<ReceiptCheckReport | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
 
-  const verifyText = (input: string) => {
+  const verifyText = async (input: string) => {
     setProblem(null);
     const trimmed = input.trim();
     if (isReceiptQrPayload(trimmed) && !trimmed.includes('"format"')) {
+      let json: ReceiptJson;
       try {
-        setReport(checkReceiptJson(receiptJsonOfQrPayload(trimmed), checkpoint));
+        json = receiptJsonOfQrPayload(trimmed);
       } catch (error) {
         setReport(null);
         setProblem(t("verify.qrInvalid", { reason: (error as Error).message }));
+        return;
       }
+      setReport(await checkReceiptJson(json, checkpoint));
       return;
     }
-    setReport(checkReceiptText(trimmed, checkpoint));
+    setReport(await checkReceiptText(trimmed, checkpoint));
   };
   const verifyFile = async (file: File | undefined) => {
     if (file === undefined) return;
@@ -129,7 +139,7 @@ export function VerifyPage() {
     try {
       const content = file.type.startsWith("image/") ? await textOfQrImage(file) : await file.text();
       setText(content);
-      verifyText(content);
+      await verifyText(content);
     } catch (error) {
       setReport(null);
       setProblem(t("verify.fileInvalid", { reason: (error as Error).message }));
@@ -142,7 +152,7 @@ export function VerifyPage() {
         className="card"
         onSubmit={(event) => {
           event.preventDefault();
-          verifyText(text);
+          void verifyText(text);
         }}
       >
         <label htmlFor="receipt-text">{t("verify.pasteLabel")}</label>
@@ -170,6 +180,7 @@ export function VerifyPage() {
           </label>
         </div>
         <p className="muted small">{t("verify.offlineNote")}</p>
+        <p className="muted small">{t("verify.qrInclusionOnly")}</p>
       </form>
       {problem === null ? null : (
         <p className="notice notice-error" role="alert">
@@ -177,6 +188,7 @@ export function VerifyPage() {
         </p>
       )}
       {report === null ? null : <VerificationPanel report={report} />}
+      {report?.outcome == null ? null : <OutcomePanel outcome={report.outcome} />}
       <CheckpointPanel checkpoint={checkpoint} onChange={setCurrentCheckpoint} />
     </Page>
   );

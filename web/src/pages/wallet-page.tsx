@@ -1,11 +1,18 @@
-/** Create or import a key (sealed with a passphrase in this browser), unlock it, see who it is. */
+/**
+ * Create or import a key (sealed with a passphrase in this browser; imported from its hex or from
+ * a CLI key file), unlock it, and see who it is on chain: its membership (organization,
+ * department, roles, status) or none.
+ */
 import { type FormEvent, useState } from "react";
 import { client } from "../api.ts";
-import { Fields, Hash, Page, useLoad } from "../components/common.tsx";
+import { Fields, Hash, Page, Show, useLoad } from "../components/common.tsx";
+import { RoleTags, StatusBadge } from "../components/identity.tsx";
+import { loadMember } from "../governance-data.ts";
 import { useI18n } from "../i18n.tsx";
 import type { MessageKey } from "../messages/en.ts";
 import { Link } from "../router.tsx";
 import type { SuiteName } from "../sdk.ts";
+import { openKeyFile } from "../wallet/key-file-import.ts";
 import {
   newPrivateKey,
   PASSPHRASE_LENGTH_MIN,
@@ -27,7 +34,9 @@ function errorText(
 function NewKeyForm() {
   const { t } = useI18n();
   const wallet = useWallet();
-  const [mode, setMode] = useState<"create" | "import">("create");
+  const [mode, setMode] = useState<"create" | "import" | "keyFile">("create");
+  const [keyFileText, setKeyFileText] = useState<string | null>(null);
+  const [keyFilePassphrase, setKeyFilePassphrase] = useState("");
   const [label, setLabel] = useState("");
   const [privateKeyHex, setPrivateKeyHex] = useState("");
   const [passphrase, setPassphrase] = useState("");
@@ -46,7 +55,20 @@ function NewKeyForm() {
     if (suite.state !== "ready") return;
     setBusy(true);
     try {
-      const privateKey = mode === "create" ? newPrivateKey(suite.data) : privateKeyOfHex(privateKeyHex);
+      let privateKey: Uint8Array;
+      if (mode === "create") privateKey = newPrivateKey(suite.data);
+      else if (mode === "import") privateKey = privateKeyOfHex(privateKeyHex);
+      else {
+        if (keyFileText === null) return;
+        const opened = await openKeyFile(keyFileText, keyFilePassphrase);
+        if (opened.suite !== suite.data) {
+          throw new WalletError(
+            "WALLET_KEY_INVALID",
+            `the key file is ${opened.suite}, the chain ${suite.data}`,
+          );
+        }
+        privateKey = opened.privateKey;
+      }
       const stored = await saveKey(
         suite.data,
         privateKey,
@@ -58,6 +80,8 @@ function NewKeyForm() {
       setPassphrase("");
       setRepeat("");
       setPrivateKeyHex("");
+      setKeyFilePassphrase("");
+      setKeyFileText(null);
     } catch (error) {
       setProblem(errorText(t, error));
     } finally {
@@ -78,6 +102,10 @@ function NewKeyForm() {
           <input type="radio" name="mode" checked={mode === "import"} onChange={() => setMode("import")} />
           {t("wallet.import")}
         </label>
+        <label>
+          <input type="radio" name="mode" checked={mode === "keyFile"} onChange={() => setMode("keyFile")} />
+          {t("wallet.importKeyFile")}
+        </label>
       </fieldset>
       <label htmlFor="key-label">{t("wallet.label")}</label>
       <input
@@ -97,6 +125,33 @@ function NewKeyForm() {
             spellCheck={false}
             required
           />
+        </>
+      ) : null}
+      {mode === "keyFile" ? (
+        <>
+          <label htmlFor="key-file">{t("wallet.keyFile")}</label>
+          <input
+            id="key-file"
+            type="file"
+            accept=".key,application/json"
+            data-testid="key-file"
+            required
+            onChange={(event) => {
+              const file = event.target.files?.[0];
+              if (file === undefined) setKeyFileText(null);
+              else void file.text().then(setKeyFileText);
+            }}
+          />
+          <label htmlFor="key-file-passphrase">{t("wallet.keyFilePassphrase")}</label>
+          <input
+            id="key-file-passphrase"
+            type="password"
+            value={keyFilePassphrase}
+            onChange={(event) => setKeyFilePassphrase(event.target.value)}
+            autoComplete="off"
+            required
+          />
+          <p className="muted small">{t("wallet.keyFileHelp")}</p>
         </>
       ) : null}
       <label htmlFor="key-passphrase">{t("wallet.passphrase")}</label>
@@ -125,7 +180,9 @@ function NewKeyForm() {
       <div className="actions">
         <button type="submit" disabled={busy || suite.state !== "ready"}>
           {busy
-            ? t("wallet.sealing")
+            ? mode === "keyFile"
+              ? t("wallet.openingKeyFile")
+              : t("wallet.sealing")
             : mode === "create"
               ? t("wallet.createSubmit")
               : t("wallet.importSubmit")}
@@ -181,6 +238,52 @@ function UnlockForm() {
   );
 }
 
+/** Who the key is on chain: the membership an organization attested, or none. */
+function Membership(props: { readonly keyId: string; readonly isValidator: boolean }) {
+  const { t } = useI18n();
+  const member = useLoad(() => loadMember(props.keyId), [props.keyId]);
+  return (
+    <Show loaded={member}>
+      {(found) =>
+        found === null ? (
+          <p data-testid="wallet-roles">
+            {t("wallet.notMember")}
+            {props.isValidator ? <span className="tag">{t("wallet.roleValidator")}</span> : null}
+          </p>
+        ) : (
+          <dl className="fields" data-testid="wallet-membership">
+            <div className="field">
+              <dt>{t("field.organization")}</dt>
+              <dd>
+                <Link to={`/organizations/${found.organization}`}>{found.organization}</Link>
+              </dd>
+            </div>
+            <div className="field">
+              <dt>{t("field.department")}</dt>
+              <dd>
+                <code>{found.department}</code>
+              </dd>
+            </div>
+            <div className="field">
+              <dt>{t("wallet.roles")}</dt>
+              <dd data-testid="wallet-roles">
+                <RoleTags roles={found.roles} />
+                {props.isValidator ? <span className="tag">{t("wallet.roleValidator")}</span> : null}
+              </dd>
+            </div>
+            <div className="field">
+              <dt>{t("field.status")}</dt>
+              <dd>
+                <StatusBadge status={found.status} testId="wallet-member-status" />
+              </dd>
+            </div>
+          </dl>
+        )
+      }
+    </Show>
+  );
+}
+
 export function WalletPage() {
   const { t, formatTime } = useI18n();
   const wallet = useWallet();
@@ -219,14 +322,10 @@ export function WalletPage() {
               ["field.publicKey", <Hash key="pk" value={selected.publicKey} />],
               ["field.suite", selected.suite],
               ["wallet.created", formatTime(selected.createdAtMs)],
-              [
-                "wallet.roles",
-                <span key="roles" data-testid="wallet-roles">
-                  {isValidator ? t("wallet.roleValidator") : t("wallet.rolesNone")}
-                </span>,
-              ],
             ]}
           />
+          <h3>{t("wallet.membership")}</h3>
+          <Membership keyId={selected.id} isValidator={isValidator} />
           <p className="notice" role="status" data-testid="wallet-lock-state">
             {wallet.unlocked ? t("wallet.unlocked") : t("wallet.locked")}
           </p>

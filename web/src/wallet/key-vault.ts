@@ -33,6 +33,7 @@ export type WalletErrorCode =
   | "WALLET_PASSPHRASE_SHORT"
   | "WALLET_PASSPHRASE_WRONG"
   | "WALLET_KEY_INVALID"
+  | "WALLET_KEY_FILE_INVALID"
   | "WALLET_STORAGE_FAILED";
 
 export class WalletError extends Error {
