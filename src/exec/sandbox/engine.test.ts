@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import fc from "fast-check";
+import type { QuickJSWASMModule } from "quickjs-emscripten-core";
 import { bytesToHex } from "../../base/bytes.ts";
 import type { Value } from "../../encoding/value.ts";
 import type { SystemContract } from "../contract.ts";
@@ -304,6 +305,13 @@ describe("QuickJS sandbox", () => {
     }
     assert.equal(transcripts[1], transcripts[0]);
     assert.equal(transcripts[2], transcripts[0]);
+    // Closing restores only the memory below the heap's break: after blocks that ran out of
+    // memory, the whole wasm memory must still be byte for byte that of a freshly loaded engine.
+    const memoryOf = (sandboxEngine: QuickJsSandboxEngine) =>
+      new Uint8Array(
+        (sandboxEngine as unknown as { module: QuickJSWASMModule }).module.getWasmMemory().buffer,
+      );
+    assert.ok(Buffer.compare(memoryOf(engine), memoryOf(await loadSandboxEngine())) === 0);
     block = engine.openBlock();
   });
 });

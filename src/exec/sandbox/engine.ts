@@ -11,12 +11,16 @@
  *   operations; the host charges the steps used at every crossing, so gas is exact throughout;
  * - the heap state at any call depends only on the block's transactions: the runtime is fresh
  *   per block, and when a runtime is discarded the module's whole memory is put back to its
- *   state at load (`restoreMemory`), so every block starts from the same bytes on every node;
+ *   state at load (`restoreMemory`: the snapshot, and zeros up to the heap's break; above it
+ *   the memory was never written), so every block starts from the same bytes on every node;
  *   the fixed wasm memory is what runs out, at the same allocation everywhere;
  * - a runtime that ran out of memory is discarded after the transaction's outermost call and the
  *   memory restored, as if the module were new, for the rest of the block (its contracts are
  *   recompiled on next use), the same on every node;
  * - no clock, randomness, I/O or host objects reach a contract (prelude.ts).
+ *
+ * Crossings (the call into the VM, and the VM's host calls) go through `Channel` (channel.ts),
+ * which passes the same strings as quickjs-emscripten's handle API at a fraction of its cost.
  *
  * One block at a time per engine: two open blocks would share the wasm memory. Queries should use
  * an engine of their own.
@@ -54,6 +58,7 @@ import {
   TX_STATE_WRITE_BYTES_MAX,
 } from "../limits.ts";
 import { TableIndex } from "../table-index.ts";
+import { Channel } from "./channel.ts";
 import { type InstrumentedContract, instrumentContract } from "./instrument.ts";
 import { type InvokeKind, PRELUDE_SOURCE } from "./prelude.ts";
 import { type Tagged, taggedJsonOf, valueOfTagged } from "./values.ts";
@@ -112,7 +117,9 @@ export async function loadSandboxEngine(options: SandboxEngineOptions = {}): Pro
   const wasmMemory = new WebAssembly.Memory({ initial: pages, maximum: pages });
   const module = await newQuickJSWASMModuleFromVariant(newVariant(pinnedVariant(), { wasmMemory }));
   assert(module.getWasmMemory() === wasmMemory, "QuickJS runs in the fixed memory");
-  return new Engine(module, runtimeMemoryBytesMax, snapshotOf(wasmMemory));
+  const snapshot = snapshotOf(wasmMemory);
+  const breakAddress = heapBreakAddressOf(module, snapshot);
+  return new Engine(module, runtimeMemoryBytesMax, snapshot, breakAddress);
 }
 
 /** The pinned build (its ESM and CommonJS typings disagree on where the default export sits). */
@@ -131,15 +138,66 @@ function snapshotOf(memory: WebAssembly.Memory): Uint8Array {
   return bytes.slice(0, end);
 }
 
+/**
+ * Where the module keeps its heap's break (emscripten's sbrk pointer: the end of the memory
+ * malloc has ever handed out). Everything at or above the break is still zero from load, so a
+ * restore needs to rewrite only the bytes below it. Found once per engine: a runtime that
+ * allocates a MiB moves the break, and exactly one word of the memory below the snapshot's
+ * end both held the old break (at the snapshot's end) and holds the new one (at the end of what
+ * was written). The memory is restored afterwards.
+ */
+function heapBreakAddressOf(module: QuickJSWASMModule, snapshot: Uint8Array): number {
+  const memory = module.getWasmMemory();
+  const before = new Uint32Array(snapshot.buffer, 0, snapshot.length >> 2).slice();
+  const runtime = module.newRuntime();
+  const context = runtime.newContext();
+  const grownBytes = 1024 * 1024;
+  const grown = context.evalCode(`"x".repeat(${grownBytes}) + "y"`);
+  grown.dispose();
+  context.dispose();
+  runtime.dispose();
+  const after = new Uint32Array(memory.buffer, 0, before.length);
+  // The end of what was written: the last non-zero byte, well within a few times the growth.
+  const bytes = new Uint8Array(memory.buffer);
+  let written = Math.min(bytes.length, snapshot.length + 8 * grownBytes);
+  while (written > 0 && bytes[written - 1] === 0) written -= 1;
+  const candidates: number[] = [];
+  for (let index = 0; index < before.length; index++) {
+    const old = before[index]!;
+    const now = after[index]!;
+    if (
+      old >= snapshot.length &&
+      old < snapshot.length + WASM_PAGE_BYTES &&
+      now >= written &&
+      now < written + WASM_PAGE_BYTES
+    ) {
+      candidates.push(index * 4);
+    }
+  }
+  assert(candidates.length === 1, "the heap's break is found in the module's memory");
+  bytes.set(snapshot, 0);
+  bytes.fill(0, snapshot.length);
+  return candidates[0]!;
+}
+
 class Engine implements QuickJsSandboxEngine {
   readonly module: QuickJSWASMModule;
+  readonly channel: Channel;
   readonly runtimeMemoryBytesMax: number;
   readonly #instrumented = new Map<string, Result<InstrumentedContract, ExecutionError>>();
   readonly #memorySnapshot: Uint8Array;
+  readonly #breakAddress: number;
   blockOpen = false;
 
-  constructor(module: QuickJSWASMModule, runtimeMemoryBytesMax: number, memorySnapshot: Uint8Array) {
+  constructor(
+    module: QuickJSWASMModule,
+    runtimeMemoryBytesMax: number,
+    memorySnapshot: Uint8Array,
+    breakAddress: number,
+  ) {
     this.module = module;
+    this.#breakAddress = breakAddress;
+    this.channel = Channel.attach(module);
     this.runtimeMemoryBytesMax = runtimeMemoryBytesMax;
     this.#memorySnapshot = memorySnapshot;
   }
@@ -150,11 +208,15 @@ class Engine implements QuickJsSandboxEngine {
    * stack pointer, the only state outside the memory, is back at its base when idle), so the
    * next runtime runs out of memory at exactly the same point on every node, whatever blocks
    * each node ran before (freeing alone leaves the allocator in a history-dependent state).
+   * Only the bytes below the heap's break can differ from the snapshot: emscripten's allocator
+   * never gives memory back (the break only grows; the determinism test compares the whole memory with a fresh engine's), so above it is still zero.
    */
   restoreMemory(): void {
-    const bytes = new Uint8Array(this.module.getWasmMemory().buffer);
+    const memory = this.module.getWasmMemory();
+    const bytes = new Uint8Array(memory.buffer);
+    const heapEnd = Math.min(new DataView(memory.buffer).getUint32(this.#breakAddress, true), bytes.length);
     bytes.set(this.#memorySnapshot, 0);
-    bytes.fill(0, this.#memorySnapshot.length);
+    if (heapEnd > this.#memorySnapshot.length) bytes.fill(0, this.#memorySnapshot.length, heapEnd);
   }
 
   openBlock(): QuickJsSandboxBlock {
@@ -282,6 +344,9 @@ interface Vm {
   readonly context: QuickJSContext;
   readonly handles: QuickJSHandle[];
   readonly invoke: QuickJSHandle;
+  /** The block and caller parts last sent to this context (it keeps them until they change). */
+  sentBlock: string | null;
+  sentCaller: string | null;
 }
 
 /** One call of a sandboxed contract on the stack. */
@@ -411,7 +476,7 @@ class SandboxContract implements SystemContract {
       context.dispose();
       return fail(error);
     };
-    const host = context.newFunction("host", (payload) => this.#host(context, payload!));
+    const host = block.engine.channel.installHost(context, (request) => this.#host(request));
     handles.push(host);
     const prelude = context.evalCode(PRELUDE_SOURCE, "prelude.js");
     if (prelude.error !== undefined) return failWith(this.#loadFailure(context, prelude.error));
@@ -440,7 +505,7 @@ class SandboxContract implements SystemContract {
         executionError(code, `the contract does not load: ${reason.slice(0, 200)}`, { contract: this.name }),
       );
     }
-    this.#vm = { generation: block.generation, context, handles, invoke };
+    this.#vm = { generation: block.generation, context, handles, invoke, sentBlock: null, sentCaller: null };
     return ok(this.#vm);
   }
 
@@ -489,30 +554,31 @@ class SandboxContract implements SystemContract {
     const frame = new Frame(context);
     const caller = context.caller;
     const member = caller.member;
-    const contextFlat = [
-      context.chainId,
-      context.readOnly,
-      context.height.toString(),
-      context.timeMs.toString(),
-      bytesToHex(context.txHash),
-      context.txIndex.toString(),
+    // The block and the caller go only when they differ from what this context last received.
+    const blockPart = JSON.stringify([context.chainId, context.height.toString(), context.timeMs.toString()]);
+    const callerPart = JSON.stringify([
       bytesToHex(caller.keyId),
       caller.contract,
-      member === null ? null : [member.organization, member.department, [...member.roles]],
-    ];
-    const payload = JSON.stringify([method, taggedJsonOf(args), contextFlat, frame.give()]);
+      member === null ? null : [member.organization, member.department, member.roles],
+    ]);
+    const payload = `[${frame.give()},${JSON.stringify(method)},${JSON.stringify(taggedJsonOf(args))},${
+      context.txIndex
+    },"${bytesToHex(context.txHash)}",${context.readOnly},${blockPart === vm.sentBlock ? 0 : blockPart},${
+      callerPart === vm.sentCaller ? 0 : callerPart
+    }]`;
+    vm.sentBlock = blockPart;
+    vm.sentCaller = callerPart;
     this.#frames.push(frame);
     let answerJson: string | null = null;
     let escaped: ExecutionError | null = null;
     try {
-      const payloadHandle = vm.context.newString(payload);
-      const called = vm.context.callFunction(vm.invoke, vm.context.undefined, payloadHandle);
-      payloadHandle.dispose();
-      if (called.error !== undefined) {
-        escaped = this.#escaped(vm.context, called.error);
-      } else {
-        answerJson = vm.context.getString(called.value);
-        called.value.dispose();
+      const called = this.#block.engine.channel.call(vm.context, vm.invoke, payload);
+      if (called.ok) answerJson = called.text;
+      else {
+        escaped = this.#escaped(called.error);
+        // The context may not have taken the parts: send them again next time.
+        vm.sentBlock = null;
+        vm.sentCaller = null;
       }
     } finally {
       const popped = this.#frames.pop();
@@ -541,11 +607,9 @@ class SandboxContract implements SystemContract {
     return outcome;
   }
 
-  #escaped(context: QuickJSContext, errorHandle: QuickJSHandle): ExecutionError {
-    const dumped = context.dump(errorHandle) as { message?: unknown } | null;
-    errorHandle.dispose();
-    const message = typeof dumped?.message === "string" ? dumped.message : "";
-    if (message === "stack overflow") {
+  /** What escaped the prelude's invoke, as text (`String(error)`). */
+  #escaped(error: string): ExecutionError {
+    if (error === "InternalError: stack overflow") {
       return executionError("EXEC_STACK_OVERFLOW", "the contract recursed too deeply", {
         contract: this.name,
       });
@@ -617,18 +681,16 @@ class SandboxContract implements SystemContract {
   }
 
   /** The host function: one crossing per contract API call. Never throws into the VM. */
-  #host(context: QuickJSContext, payloadHandle: QuickJSHandle) {
+  #host(request: string): string {
     const frame = this.#frames[this.#frames.length - 1];
     assert(frame !== undefined, "the host is called only during a call");
-    let answer: string;
     try {
-      answer = this.#hostAnswer(frame, context.getString(payloadHandle));
+      return this.#hostAnswer(frame, request);
     } catch (error) {
       // A bug here must crash the node, not become a VM exception a contract could catch.
       if (this.#block.hostFailure === null) this.#block.hostFailure = error;
-      answer = "[2,-1]";
+      return "[2,-1]";
     }
-    return context.newString(answer);
   }
 
   /** Runs queued writes and events in order; the first refusal, or null. */

@@ -6,10 +6,13 @@
  *
  *   load(factory, steps)  runs the instrumented module factory with a step budget for its
  *                         top-level code; returns JSON [kind, stepsLeft, detail]
- *   invoke(payload)       payload = JSON [method, tagged JSON args, context, steps]; returns
- *                         JSON [kind, stepsLeft, data, queue], kind one of INVOKE_KINDS; data is the
- *                         tagged result ("ok"), [code, message] ("ledger", "contract") or a
- *                         message ("value", "threw")
+ *   invoke(payload)       payload = JSON [steps, method, tagged JSON args, txIndex, txHashHex,
+ *                         readOnly, block, caller]; block is [chainId, height, timeMs] and caller
+ *                         [keyIdHex, callerContract, member or null], each 0 when the same as in
+ *                         this context's previous invoke (the host sends them only when they
+ *                         change); returns JSON [kind, stepsLeft, data, queue], kind one of
+ *                         INVOKE_KINDS; data is the tagged result ("ok"), [code, message]
+ *                         ("ledger", "contract") or a message ("value", "threw")
  *
  * The host function `host(payload)` is passed in and stays a local: contracts reach the host
  * only through `CityLedger`. Writes and events are queued and sent with the next host call (a
@@ -224,7 +227,10 @@ function hostCall(op, values) {
   const args = taggedTree(values);
   const batch = queue;
   queue = [];
-  const answer = jsonParse(host(jsonStringify([module.gasGet(), batch, op, args])), reviver);
+  const reply = host(jsonStringify([module.gasGet(), batch, op, args]));
+  // No reply: the host could not allocate it in the wasm heap.
+  if (typeof reply !== "string") { fatal = "oom"; throw new InternalErrorClass("out of memory"); }
+  const answer = jsonParse(reply, reviver);
   module.gasSet(answer[1]);
   if (answer[0] === 0) return answer[2];
   if (answer[0] === 2) throw OUT_OF_GAS;
@@ -274,28 +280,47 @@ defineProperty(G, "CityLedger", {
   configurable: false,
 });
 
-/** The method's second argument, from [chainId, readOnly, height, timeMs, txHashHex, txIndex,
- *  keyIdHex, callerContract, member or null]; byte fields are decoded when first read. */
-function contextOf(flat) {
-  const txHashHex = flat[4];
-  const keyIdHex = flat[6];
-  const member = flat[8];
-  let txHash = null;
-  let keyId = null;
+/** The block and the caller of the latest invoke (frozen, shared by the calls they stay the same for). */
+let chainId = "";
+let block = null;
+let callerKeyIdHex = "";
+let callerContract = null;
+let callerMember = null;
+function takeBlock(flat) {
+  chainId = flat[0];
+  block = freeze({ height: BigIntOf(flat[1]), timeMs: BigIntOf(flat[2]) });
+}
+function takeCaller(flat) {
+  const member = flat[2];
+  callerKeyIdHex = flat[0];
+  callerContract = flat[1];
+  callerMember = member === null ? null : freeze({ organization: member[0], department: member[1], roles: freeze(member[2]) });
+}
+/** The method's second argument; its tx and caller objects, and their bytes, are made when first read. */
+function contextOf(txIndex, txHashHex, readOnly) {
+  const keyIdHex = callerKeyIdHex;
+  const contract = callerContract;
+  const member = callerMember;
+  let tx = null;
+  let caller = null;
   return freeze({
-    chainId: flat[0],
-    readOnly: flat[1],
-    block: freeze({ height: BigIntOf(flat[2]), timeMs: BigIntOf(flat[3]) }),
-    tx: freeze({
-      get hash() { if (txHash === null) txHash = bytesOfHex(txHashHex); return txHash; },
-      index: BigIntOf(flat[5]),
-    }),
-    caller: freeze({
-      get keyId() { if (keyId === null) keyId = bytesOfHex(keyIdHex); return keyId; },
-      keyIdHex,
-      contract: flat[7],
-      member: member === null ? null : freeze({ organization: member[0], department: member[1], roles: freeze(member[2]) }),
-    }),
+    chainId,
+    readOnly,
+    block,
+    get tx() {
+      if (tx === null) {
+        let hash = null;
+        tx = freeze({ get hash() { if (hash === null) hash = bytesOfHex(txHashHex); return hash; }, index: BigIntOf(txIndex) });
+      }
+      return tx;
+    },
+    get caller() {
+      if (caller === null) {
+        let keyId = null;
+        caller = freeze({ get keyId() { if (keyId === null) keyId = bytesOfHex(keyIdHex); return keyId; }, keyIdHex, contract, member });
+      }
+      return caller;
+    },
   });
 }
 
@@ -332,23 +357,27 @@ return freeze({
     return jsonStringify(["ok", module.gasGet()]);
   },
   invoke(payload) {
-    // [method, args as tagged JSON, the context flat, steps]: only the args need the reviver.
+    // [steps, method, args as tagged JSON, txIndex, txHashHex, readOnly, block, caller]: only the
+    // args need the reviver.
     const call = jsonParse(payload);
-    const method = call[0];
-    call[1] = jsonParse(call[1], reviver);
-    call[2] = contextOf(call[2]);
+    const method = call[1];
+    const argsJson = call[2];
+    const args = argsJson === "null" ? null : jsonParse(argsJson, reviver);
+    if (call[6] !== 0) takeBlock(call[6]);
+    if (call[7] !== 0) takeCaller(call[7]);
+    const context = contextOf(call[3], call[4], call[5]);
     const fatalOuter = fatal;
     const queueOuter = queue;
     fatal = null;
     queue = [];
-    module.gasSet(call[3]);
+    module.gasSet(call[0]);
     let answer;
     try {
       const exports = module.exports;
       if (!apply(hasOwn, exports, [method]) || typeof exports[method] !== "function") {
         answer = ["method"];
       } else {
-        const result = exports[method](call[1], call[2]);
+        const result = exports[method](args, context);
         answer = ["ok", null, taggedTree(result === undefined ? null : result)];
       }
     } catch (error) {
