@@ -132,6 +132,31 @@ export function verifyCommit(
     if (!equalBytes(validatorSetHash(validatorSet, suite), header.validatorSetHash)) return false;
     const hashOfBlock = blockHash(header, suite.hash);
     if (!equalBytes(hashOfBlock, certificate.blockHash)) return false;
+    return certificateSignaturesValid(header, hashOfBlock, certificate, validatorSet, suite);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The signature part of verifyCommit, for a caller that has already checked the rest: the set
+ * is the one `header.validatorSetHash` names, `hashOfBlock` is `blockHash(header)` and the
+ * certificate's height, round and block hash match (src/sdk/receipt.ts checks each on its own
+ * and saves hashing them twice). True when valid precommits of distinct validators hold more
+ * than 2/3 of the power. Never throws.
+ */
+export function certificateSignaturesValid(
+  header: BlockHeader,
+  hashOfBlock: Uint8Array,
+  certificate: CommitCertificate,
+  validatorSet: ValidatorSet,
+  suite: SignatureSuite,
+): boolean {
+  try {
+    if (validatorSet.suite !== suite.name) return false;
+    if (validatorSet.validators.length === 0 || validatorSet.validators.length > VALIDATORS_MAX) return false;
+    if (certificate.height !== header.height || !equalBytes(hashOfBlock, certificate.blockHash)) return false;
+    if (!Number.isInteger(certificate.round) || certificate.round < 0) return false;
     const message = voteSigningBytes({
       chainId: header.chainId,
       type: VOTE_TYPE.precommit,

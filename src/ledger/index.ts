@@ -25,6 +25,7 @@ export {
 export {
   type CommitCertificate,
   type CommitSignature,
+  certificateSignaturesValid,
   commitCertificateHash,
   decodeCommitCertificate,
   encodeCommitCertificate,
