@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { type DevChain, startDevChain } from "./helpers/cli-process.ts";
 
 const bin = resolve(import.meta.dirname, "../bin/cityledger.js");
 const directory = mkdtempSync(join(tmpdir(), "cityledger-cli-"));
@@ -31,6 +32,10 @@ describe("cityledger command", () => {
       "verify",
       "status",
       "store",
+      "contract",
+      "gov",
+      "org",
+      "member",
     ]) {
       assert.match(result.stdout, new RegExp(`\\n  ${command}\\b`), `help lists ${command}`);
     }
@@ -90,36 +95,17 @@ describe("cityledger command", () => {
 
 describe("cityledger dev and the client commands, end to end", { timeout: 180_000 }, () => {
   const devDirectory = join(directory, "dev");
-  let dev: ChildProcess | null = null;
+  let dev: DevChain | null = null;
   let api = "";
 
   before(async () => {
-    dev = spawn(process.execPath, [bin, "dev", "--dir", devDirectory, "--port", "0"], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    dev.stdout!.on("data", (chunk: Buffer) => {
-      output += chunk.toString("utf8");
-    });
-    dev.stderr!.on("data", (chunk: Buffer) => {
-      output += chunk.toString("utf8");
-    });
-    const deadline = Date.now() + 90_000;
-    while (!/Press Ctrl-C/.test(output)) {
-      assert.ok(Date.now() < deadline, `dev did not start: ${output}`);
-      assert.equal(dev.exitCode, null, `dev exited: ${output}`);
-      await new Promise((done) => setTimeout(done, 100));
-    }
-    assert.match(output, /seeded 5 notary records/);
-    api = /API\s+(http:\/\/127\.0\.0\.1:\d+)\/v1\/status/.exec(output)![1]!;
+    dev = await startDevChain(devDirectory, ["--port", "0"], 90_000);
+    assert.match(dev.output(), /seeded 5 notary records/);
+    api = dev.apiUrl;
   });
 
   after(async () => {
-    if (dev !== null && dev.exitCode === null) {
-      const exited = new Promise((done) => dev!.once("exit", done));
-      dev.kill("SIGINT");
-      await exited;
-    }
+    await dev?.stop();
   });
 
   it("status, notary anchor, tx status, receipt get, and an offline verify that catches tampering", () => {

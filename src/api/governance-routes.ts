@@ -16,7 +16,7 @@ import { type Value, ValueJsonError, valueFromJson, valueToJson } from "../encod
 import { departmentValue, memberValue, organizationValue, permissionRuleValue } from "../exec/index.ts";
 import { committeeValue, proposalJson } from "../exec/system/governance.ts";
 import { activeContractJson, contractVersionJson } from "../exec/system/registry.ts";
-import { CONTRACT_NAME_PATTERN } from "../ledger/validate-transaction.ts";
+import { CONTRACT_NAME_PATTERN, METHOD_NAME_PATTERN } from "../ledger/validate-transaction.ts";
 import type { OrganizationRecord } from "../node/governance-reads.ts";
 import type { NodeService } from "../node/service.ts";
 import { ApiError, type ProblemCode } from "./problem.ts";
@@ -43,7 +43,8 @@ const PageQuery = Type.Object(
 const Record_ = (description: string) => Type.Object({}, { additionalProperties: true, description });
 const QueryBody = Type.Object(
   {
-    method: Type.String({ pattern: "^[a-zA-Z][a-zA-Z0-9_]{0,63}$" }),
+    // The transactions' own method form, so every method a transaction may call can be queried.
+    method: Type.String({ pattern: METHOD_NAME_PATTERN.source }),
     args: Type.Optional(Type.Unknown({ description: "arguments in the value JSON form (PROTOCOL 1.1.1)" })),
     caller: Type.Optional(KeyIdHex),
   },

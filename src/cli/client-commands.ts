@@ -15,6 +15,7 @@ import { encodeTransaction, keyIdOf, signTransaction } from "../ledger/index.ts"
 import { parseGenesisFile } from "../node/genesis-file.ts";
 import { CityLedgerClient } from "../sdk/client.ts";
 import { receiptFromJson, verifyReceipt } from "../sdk/receipt.ts";
+import type { TransactionCommittedJson } from "../sdk/wire.ts";
 import { parseInteger, passphraseFrom, printJson } from "./ui.ts";
 
 export const API_DEFAULT = process.env.CITYLEDGER_API ?? "http://127.0.0.1:8080";
@@ -54,13 +55,26 @@ export interface SendOptions extends ApiOption {
   readonly wait: boolean;
 }
 
-/** Signs and submits one transaction; waits for its commit unless told not to. */
+/** What `send` did: the transaction's hash and, unless told not to wait, its committed status. */
+export interface SendOutcome {
+  readonly hash: string;
+  /** Null with --no-wait. */
+  readonly committed: TransactionCommittedJson | null;
+}
+
+/**
+ * Signs and submits one transaction; waits for its commit unless told not to. Prints the outcome
+ * unless `quiet` (a command that prints one JSON document of several steps); an included but
+ * failed transaction sets the exit code 2 either way.
+ */
 export async function send(
   options: SendOptions,
   contract: string,
   method: string,
   args: Value,
-): Promise<void> {
+  output: { readonly quiet?: boolean } = {},
+): Promise<SendOutcome> {
+  const quiet = output.quiet === true;
   const client = clientOf(options);
   const status = await client.status();
   const suite = suiteByName(status.suite as "ed25519" | "sm2-sm3");
@@ -82,12 +96,15 @@ export async function send(
   const submitted = await client.submit(encodeTransaction(transaction));
   const hash = submitted.hash;
   if (!options.wait) {
+    if (quiet) return { hash, committed: null };
     if (options.json === true) printJson({ hash, status: "pending" });
     else console.log(`submitted ${hash} (nonce ${nonce}); check it with: cityledger tx status ${hash}`);
-    return;
+    return { hash, committed: null };
   }
   const committed = await client.waitForCommit(hash, { timeoutMs: 60_000, pollIntervalMs: 200 });
-  if (options.json === true) printJson(committed);
+  if (quiet) {
+    // Nothing printed here: the caller prints the whole outcome.
+  } else if (options.json === true) printJson(committed);
   else {
     const result = committed.result;
     console.log(
@@ -96,6 +113,7 @@ export async function send(
     console.log(`receipt: cityledger receipt get ${hash} --out receipt.json`);
   }
   if (!committed.result.ok) process.exitCode = 2;
+  return { hash, committed };
 }
 
 /** The options every command that signs and sends a transaction takes. */

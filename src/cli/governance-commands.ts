@@ -21,11 +21,12 @@ import {
   argsOfJson,
   clientOf,
   type SendOptions,
+  type SendOutcome,
   send,
   withSendOptions,
 } from "./client-commands.ts";
 import { bundleContract } from "./contract-bundle.ts";
-import { printJson } from "./ui.ts";
+import { parseInteger, printJson } from "./ui.ts";
 
 const withApi = (command: Command) =>
   command.option("--api <url>", "the node's API", API_DEFAULT).option("--json", "print JSON");
@@ -66,17 +67,67 @@ interface ProposeOptions extends SendOptions {
   readonly description?: string;
 }
 
-async function propose(options: ProposeOptions, kind: string, payload: Value): Promise<void> {
-  await send(options, "governance", "propose", {
-    kind,
-    payload,
-    title: options.title,
-    ...(options.description === undefined ? {} : { description: options.description }),
-  });
-  if (options.json !== true) {
-    const page = await clientOf(options).proposals({ limit: 1 });
+/** A proposal id argument: a positive decimal (not a crash on `abc`). */
+function proposalIdOf(text: string): bigint {
+  if (!/^[1-9][0-9]{0,18}$/.test(text))
+    throw new CityLedgerError("CLI_ARGS_INVALID", "a proposal id is a number");
+  return BigInt(text);
+}
+
+/** Proposal pages scanned back from the newest when looking for a proposal by its transaction. */
+const PROPOSAL_PAGES_SCANNED_MAX = 10;
+const PROPOSAL_PAGE_LIMIT = 100;
+
+/**
+ * The id of the proposal a committed `governance.propose` transaction opened: the proposal whose
+ * `txHash` is that transaction's (not "the newest one", which another proposer may have made
+ * meanwhile). Null when it is not among the newest PROPOSAL_PAGES_SCANNED_MAX pages.
+ */
+async function proposalIdOfTransaction(options: ApiOption, hash: string): Promise<string | null> {
+  const client = clientOf(options);
+  const total = BigInt((await client.proposals({ limit: 1 })).total);
+  for (let page = 0, last = total; page < PROPOSAL_PAGES_SCANNED_MAX && last >= 1n; page++) {
+    const first = last > BigInt(PROPOSAL_PAGE_LIMIT) ? last - BigInt(PROPOSAL_PAGE_LIMIT) + 1n : 1n;
+    const { proposals } = await client.proposals({ from: first, limit: PROPOSAL_PAGE_LIMIT });
+    const found = proposals.find((proposal) => proposal.txHash === hash);
+    if (found !== undefined) return String(found.id);
+    last = first - 1n;
+  }
+  return null;
+}
+
+/**
+ * Opens a proposal and says which: `proposal N is open` (or, with --json, one document with the
+ * transaction's outcome and `proposalId`). A failed or pending propose names no proposal.
+ */
+async function propose(
+  options: ProposeOptions,
+  kind: string,
+  payload: Value,
+  upload?: { readonly codeHash: string; readonly committed: unknown },
+): Promise<void> {
+  const outcome = await send(
+    options,
+    "governance",
+    "propose",
+    {
+      kind,
+      payload,
+      title: options.title,
+      ...(options.description === undefined ? {} : { description: options.description }),
+    },
+    { quiet: options.json === true },
+  );
+  const proposalId =
+    outcome.committed?.result.ok === true ? await proposalIdOfTransaction(options, outcome.hash) : null;
+  if (options.json === true) {
+    const proposal = { ...(outcome.committed ?? { hash: outcome.hash, status: "pending" }), proposalId };
+    printJson(
+      upload === undefined ? proposal : { codeHash: upload.codeHash, upload: upload.committed, proposal },
+    );
+  } else if (proposalId !== null) {
     console.log(
-      `proposal ${page.total} is open; seats vote with: cityledger gov vote ${page.total} yes --key <seat key>`,
+      `proposal ${proposalId} is open; seats vote with: cityledger gov vote ${proposalId} yes --key <seat key>`,
     );
   }
 }
@@ -128,17 +179,30 @@ export function registerGovernanceCommands(program: Command): void {
         .option("--description <text>", "why"),
     ).action(async (name: string, entry: string, options: ProposeOptions) => {
       const { code, codeHash } = await codeOf(entry, await suiteNameOf(options));
+      const codeHashHex = bytesToHex(codeHash);
       // Upload unless this exact code is in the registry already (the proposal names it by hash).
-      const known = await fetch(`${options.api}/v1/code/${bytesToHex(codeHash)}`);
-      if (known.status === 404) {
-        if (options.json !== true)
-          console.log(`uploading ${code.length} bytes, code hash ${bytesToHex(codeHash)}`);
-        await send(options, "registry", "upload", { code });
-        if (process.exitCode === 2) return;
-      } else if (!known.ok) {
-        throw new CityLedgerError("CLI_API_ERROR", `the node answered ${known.status} for the code hash`);
-      }
-      await propose(options, kind, { name, codeHash });
+      let uploaded: SendOutcome | null = null;
+      if ((await clientOf(options).contractCode(codeHash)) === null) {
+        if (options.json !== true) console.log(`uploading ${code.length} bytes, code hash ${codeHashHex}`);
+        // The proposal names the code, so the upload is waited for even with --no-wait.
+        uploaded = await send(
+          { ...options, wait: true },
+          "registry",
+          "upload",
+          { code },
+          { quiet: options.json === true },
+        );
+        if (uploaded.committed?.result.ok !== true) {
+          if (options.json === true) printJson({ codeHash: codeHashHex, upload: uploaded.committed });
+          return; // send set the exit code 2 and, without --json, printed why
+        }
+      } else if (options.json !== true) console.log(`code ${codeHashHex} is uploaded already`);
+      await propose(
+        options,
+        kind,
+        { name, codeHash },
+        { codeHash: codeHashHex, committed: uploaded?.committed ?? null },
+      );
     });
   }
 
@@ -204,15 +268,16 @@ export function registerGovernanceCommands(program: Command): void {
       .argument("<id>", "proposal id")
       .argument("<choice>", "yes, no or abstain"),
   ).action(async (id: string, choice: string, options: SendOptions) => {
-    if (!/^[1-9][0-9]{0,18}$/.test(id))
-      throw new CityLedgerError("CLI_ARGS_INVALID", "a proposal id is a number");
+    const proposalId = proposalIdOf(id);
     if (!["yes", "no", "abstain"].includes(choice)) {
       throw new CityLedgerError("CLI_ARGS_INVALID", "the choice is yes, no or abstain");
     }
-    await send(options, "governance", "vote", { proposalId: BigInt(id), choice });
-    if (options.json !== true) {
-      const proposal = await clientOf(options).proposal(BigInt(id));
-      console.log(`proposal ${id}: ${String(proposal.status)}`);
+    const outcome = await send(options, "governance", "vote", { proposalId, choice });
+    if (options.json !== true && outcome.committed !== null) {
+      const proposal = await clientOf(options).proposal(proposalId);
+      console.log(
+        `proposal ${id}: ${String(proposal.status)}${proposal.errorCode === null || proposal.errorCode === undefined ? "" : ` [${String(proposal.errorCode)}]`}`,
+      );
     }
   });
   withSendOptions(
@@ -221,18 +286,18 @@ export function registerGovernanceCommands(program: Command): void {
       .description("record a proposal past its deadline as expired")
       .argument("<id>", "proposal id"),
   ).action(async (id: string, options: SendOptions) => {
-    await send(options, "governance", "close", { proposalId: BigInt(id) });
+    await send(options, "governance", "close", { proposalId: proposalIdOf(id) });
   });
   withApi(
     gov
       .command("list")
       .description("proposals, oldest first")
       .option("--from <id>", "first proposal id", "1")
-      .option("--limit <n>", "at most this many", "50"),
-  ).action(async (options: ApiOption & { from: string; limit: string }) => {
+      .option("--limit <n>", "at most this many (1 to 100)", parseInteger("limit", 1, 100), 50),
+  ).action(async (options: ApiOption & { from: string; limit: number }) => {
     const page = await clientOf(options).proposals({
-      from: BigInt(options.from),
-      limit: Number(options.limit),
+      from: proposalIdOf(options.from),
+      limit: options.limit,
     });
     if (options.json === true) printJson(page);
     else {
@@ -246,7 +311,8 @@ export function registerGovernanceCommands(program: Command): void {
     }
   });
   withApi(gov.command("show").description("a proposal with its votes").argument("<id>")).action(
-    async (id: string, options: ApiOption) => print(options, await clientOf(options).proposal(BigInt(id))),
+    async (id: string, options: ApiOption) =>
+      print(options, await clientOf(options).proposal(proposalIdOf(id))),
   );
   withApi(gov.command("committee").description("the committee in office")).action(
     async (options: ApiOption) => print(options, await clientOf(options).committee()),

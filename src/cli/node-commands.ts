@@ -126,7 +126,7 @@ export function registerNodeCommands(program: Command, binPath: string): void {
           `Data directory: ${directory} (delete it, or pass --reset, to start over).`,
           `Demo people's keys: ${join(directory, "keys")} (mayor, health-director, emergency-chief, records-clerk,`,
           "  community-worker, resident, ...); use one with the CLI, e.g.",
-          `  CITYLEDGER_PASSPHRASE=$(cat ${city.passphraseFile}) cityledger gov list`,
+          `  CITYLEDGER_PASSPHRASE=$(cat ${city.passphraseFile}) cityledger gov list --api ${running.apiUrl}`,
           "Press Ctrl-C to stop.",
           "",
         ]

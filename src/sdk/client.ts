@@ -448,20 +448,24 @@ export class CityLedgerClient {
 
   /** Every organization with its departments (identity at the committed state). */
   async organizations(options: CallOptions = {}): Promise<{ organizations: RecordJson[] }> {
-    return (await this.#call("GET", "/v1/organizations", options)) as { organizations: RecordJson[] };
+    const reply = recordOf(await this.#call("GET", "/v1/organizations", options), "the organizations");
+    return { organizations: recordsOf(reply.organizations, "the organizations") };
   }
 
   async organization(id: string, options: CallOptions = {}): Promise<RecordJson> {
-    return (await this.#call("GET", `/v1/organizations/${encodeURIComponent(id)}`, options)) as RecordJson;
+    return recordOf(
+      await this.#call("GET", `/v1/organizations/${encodeURIComponent(id)}`, options),
+      "the organization",
+    );
   }
 
   /** The membership attested for a key id (organization, department, roles, expiry, status). */
   async member(keyId: HashInput, options: CallOptions = {}): Promise<RecordJson> {
-    return (await this.#call("GET", `/v1/members/${hashHexOf(keyId)}`, options)) as RecordJson;
+    return recordOf(await this.#call("GET", `/v1/members/${hashHexOf(keyId)}`, options), "the member");
   }
 
   async committee(options: CallOptions = {}): Promise<RecordJson> {
-    return (await this.#call("GET", "/v1/committee", options)) as RecordJson;
+    return recordOf(await this.#call("GET", "/v1/committee", options), "the committee");
   }
 
   /** One page of proposals from id `from` (default 1); pass `next` back as `from`. */
@@ -469,29 +473,40 @@ export class CityLedgerClient {
     page: { from?: bigint; limit?: number } = {},
     options: CallOptions = {},
   ): Promise<{ proposals: RecordJson[]; total: string; next: string | null }> {
-    return (await this.#call("GET", `/v1/proposals${pageQueryOf(page)}`, options)) as {
-      proposals: RecordJson[];
-      total: string;
-      next: string | null;
+    const reply = recordOf(
+      await this.#call("GET", `/v1/proposals${pageQueryOf(page)}`, options),
+      "the proposals",
+    );
+    return {
+      proposals: recordsOf(reply.proposals, "the proposals"),
+      ...pageCursorOf(reply, "the proposals"),
     };
   }
 
   async proposal(id: bigint, options: CallOptions = {}): Promise<RecordJson> {
-    return (await this.#call("GET", `/v1/proposals/${u64ToDecimal(id)}`, options)) as RecordJson;
+    return recordOf(await this.#call("GET", `/v1/proposals/${u64ToDecimal(id)}`, options), "the proposal");
   }
 
   async parameters(options: CallOptions = {}): Promise<Record<string, string>> {
-    return (await this.#call("GET", "/v1/parameters", options)) as Record<string, string>;
+    const reply = recordOf(await this.#call("GET", "/v1/parameters", options), "the parameters");
+    for (const value of Object.values(reply)) {
+      if (typeof value !== "string")
+        throw new ClientError("CLIENT_BAD_RESPONSE", "a parameter is not a decimal");
+    }
+    return reply as Record<string, string>;
   }
 
   async contracts(
     page: { from?: bigint; limit?: number } = {},
     options: CallOptions = {},
   ): Promise<{ contracts: RecordJson[]; total: string; next: string | null }> {
-    return (await this.#call("GET", `/v1/contracts${pageQueryOf(page)}`, options)) as {
-      contracts: RecordJson[];
-      total: string;
-      next: string | null;
+    const reply = recordOf(
+      await this.#call("GET", `/v1/contracts${pageQueryOf(page)}`, options),
+      "the contracts",
+    );
+    return {
+      contracts: recordsOf(reply.contracts, "the contracts"),
+      ...pageCursorOf(reply, "the contracts"),
     };
   }
 
@@ -500,10 +515,36 @@ export class CityLedgerClient {
     name: string,
     options: CallOptions = {},
   ): Promise<{ active: RecordJson; versions: RecordJson[] }> {
-    return (await this.#call("GET", `/v1/contracts/${encodeURIComponent(name)}`, options)) as {
-      active: RecordJson;
-      versions: RecordJson[];
+    const reply = recordOf(
+      await this.#call("GET", `/v1/contracts/${encodeURIComponent(name)}`, options),
+      "the contract",
+    );
+    return {
+      active: recordOf(reply.active, "the contract's active version"),
+      versions: recordsOf(reply.versions, "the contract's versions"),
     };
+  }
+
+  /** Uploaded contract code by its hash (the bundled module's bytes), or null when none was uploaded. */
+  async contractCode(codeHash: HashInput, options: CallOptions = {}): Promise<Uint8Array | null> {
+    const path = `/v1/code/${hashHexOf(codeHash)}`;
+    const response = await this.#send("GET", path, options);
+    if (response.ok) return new TextEncoder().encode(await this.#readText(response, options));
+    const error = await this.#problemOf(response, options);
+    if (error.status === 404 && error.code === "NOT_FOUND") return null;
+    throw error;
+  }
+
+  /** The permission rule of a contract's method or named permission; NOT_FOUND when there is none. */
+  async permission(contract: string, name: string, options: CallOptions = {}): Promise<RecordJson> {
+    return recordOf(
+      await this.#call(
+        "GET",
+        `/v1/permissions/${encodeURIComponent(contract)}/${encodeURIComponent(name)}`,
+        options,
+      ),
+      "the permission rule",
+    );
   }
 
   /**
@@ -661,6 +702,28 @@ export class CityLedgerClient {
       retryAfterMs: retryAfterHeader,
     });
   }
+}
+
+/** A reply that must be a JSON object (the API's identity and governance records). */
+function recordOf(json: unknown, what: string): RecordJson {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw new ClientError("CLIENT_BAD_RESPONSE", `${what}: not a JSON object`);
+  }
+  return json as RecordJson;
+}
+
+function recordsOf(json: unknown, what: string): RecordJson[] {
+  if (!Array.isArray(json)) throw new ClientError("CLIENT_BAD_RESPONSE", `${what}: not a list`);
+  return json.map((item) => recordOf(item, what));
+}
+
+/** `total` (a decimal) and `next` (a decimal or null) of a page. */
+function pageCursorOf(reply: RecordJson, what: string): { total: string; next: string | null } {
+  const { total, next } = reply;
+  if (typeof total !== "string" || !(next === null || typeof next === "string")) {
+    throw new ClientError("CLIENT_BAD_RESPONSE", `${what}: total or next is missing`);
+  }
+  return { total, next };
 }
 
 function parsed<Schema extends TSchema>(schema: Schema, json: unknown, what: string) {
