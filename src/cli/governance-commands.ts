@@ -13,8 +13,8 @@ import { extname, resolve } from "node:path";
 import type { Command } from "commander";
 import { bytesToHex, hexToBytesOrNull } from "../base/bytes.ts";
 import { CityLedgerError } from "../base/errors.ts";
-import { suiteByName } from "../crypto/index.ts";
 import { type Value, valueToJson } from "../encoding/index.ts";
+import { codeHashFunctionOf } from "../exec/system/registry.ts";
 import {
   API_DEFAULT,
   type ApiOption,
@@ -49,10 +49,10 @@ async function codeOf(
 ): Promise<{ code: Uint8Array; codeHash: Uint8Array }> {
   const path = resolve(entry);
   if (!existsSync(path)) throw new CityLedgerError("CLI_ARGS_INVALID", `no such file: ${entry}`);
-  const suite = suiteByName(suiteName);
   if (extname(path) === ".js") {
     const code = new Uint8Array(readFileSync(path));
-    return { code, codeHash: suite.hash(code) };
+    // The registry's own rule names code (bundleContract uses it too).
+    return { code, codeHash: codeHashFunctionOf(suiteName)(code) };
   }
   const bundled = await bundleContract(path, { suite: suiteName });
   return { code: bundled.code, codeHash: hexToBytesOrNull(bundled.codeHashHex)! };

@@ -30,7 +30,7 @@ import {
   type TransactionReceipt as ExecutionReceipt,
   encodeReceipt,
   executeBlock,
-  receiptRoot,
+  receiptHashOfEncoded,
   type SandboxEngine,
   type StateReader,
 } from "../exec/index.ts";
@@ -52,6 +52,7 @@ import {
   evidenceRoot,
   hashEncodedTransaction,
   keyIdOf,
+  merkleRoot,
   type ProposedBlock,
   transactionRoot,
   type ValidatorSet,
@@ -107,6 +108,8 @@ interface Speculation {
   /** The block's transactions, decoded and checked once (hash, sender, contract at hand). */
   readonly transactions: readonly ValidTransaction[];
   readonly outcome: ExecutionOutcome;
+  /** The outcome's receipts, encoded once: hashed into the header's receiptRoot, then stored. */
+  readonly encodedReceipts: readonly Uint8Array[];
 }
 
 export class Chain {
@@ -396,6 +399,7 @@ export class Chain {
           continue;
         }
         const transactions = candidates.map((candidate) => candidate.encoded);
+        const encodedReceipts = outcome.value.receipts.map((receipt) => encodeReceipt(receipt));
         const stateRoot = await this.#applyToLedger(candidates, outcome.value);
         const header: BlockHeader = {
           chainId: this.genesis.chainId,
@@ -408,7 +412,7 @@ export class Chain {
           logRoot: this.#ledger.log.root(),
           logSize: BigInt(this.#ledger.log.size),
           stateRoot,
-          receiptRoot: receiptRoot(outcome.value.receipts, this.suite.hash),
+          receiptRoot: this.#receiptRootOf(encodedReceipts),
           validatorSetHash: this.#validatorSetHashAt(input.height),
           nextValidatorSetHash: this.#validatorSetHashAt(input.height + 1n),
           evidenceRoot: evidenceRoot(evidence, this.suite.hash),
@@ -421,7 +425,13 @@ export class Chain {
           previousCertificate: this.#previousCertificate,
         };
         const hash = blockHash(header, this.suite.hash);
-        this.#speculation = { hash, proposed, transactions: candidates, outcome: outcome.value };
+        this.#speculation = {
+          hash,
+          proposed,
+          transactions: candidates,
+          outcome: outcome.value,
+          encodedReceipts,
+        };
         return { hash, bytes: encodeProposedBlock(proposed) };
       }
     });
@@ -490,7 +500,7 @@ export class Chain {
           contract: valid.transaction.contract,
         })),
         events,
-        receipts: speculation.outcome.receipts.map((receipt) => encodeReceipt(receipt)),
+        receipts: speculation.encodedReceipts,
         ...(speculation.proposed.previousCertificate === null
           ? {}
           : { previousCertificate: speculation.proposed.previousCertificate }),
@@ -631,18 +641,34 @@ export class Chain {
     );
     if (!outcome.ok) return null;
     const stateRoot = await this.#applyToLedger(transactions, outcome.value);
-    const speculation: Speculation = { hash, proposed, transactions, outcome: outcome.value };
+    const encodedReceipts = outcome.value.receipts.map((receipt) => encodeReceipt(receipt));
+    const speculation: Speculation = {
+      hash,
+      proposed,
+      transactions,
+      outcome: outcome.value,
+      encodedReceipts,
+    };
     this.#speculation = speculation;
     if (
       BigInt(this.#ledger.log.size) !== header.logSize ||
       !equalBytes(this.#ledger.log.root(), header.logRoot) ||
       !equalBytes(stateRoot, header.stateRoot) ||
-      !equalBytes(receiptRoot(outcome.value.receipts, this.suite.hash), header.receiptRoot)
+      !equalBytes(this.#receiptRootOf(encodedReceipts), header.receiptRoot)
     ) {
       await this.#dropSpeculation();
       return null;
     }
     return speculation;
+  }
+
+  /** The header's receiptRoot over encoded receipts (the same root as src/exec receiptRoot). */
+  #receiptRootOf(encodedReceipts: readonly Uint8Array[]): Uint8Array {
+    const hash = this.suite.hash;
+    return merkleRoot(
+      encodedReceipts.map((encoded) => receiptHashOfEncoded(encoded, hash)),
+      hash,
+    );
   }
 
   /** What execution of block `height` needs besides its transactions and the state. */
