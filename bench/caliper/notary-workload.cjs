@@ -5,7 +5,8 @@
  * initializeWorkloadModule(...), submitTransaction() at the round's rate, cleanupWorkloadModule().
  * It only needs the connector's sendRequests, so it does not depend on Caliper's
  * WorkloadModuleBase (same methods). Round argument `recordsPerRequest` (default 1) sends that
- * many records in one request (the connector posts them as one batch).
+ * many records in one request (the connector posts them as one batch). Caliper counts each record
+ * as a transaction (one status each): its tps and transactionLoad are records, not requests.
  */
 const { createHash } = require("node:crypto");
 

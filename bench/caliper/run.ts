@@ -8,7 +8,7 @@
  * @module
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { cleanUp, startNetwork, stopNetwork } from "../network.ts";
@@ -21,7 +21,7 @@ const validators = Number(flag("validators") ?? 1);
 const seconds = Number(flag("seconds") ?? 20);
 const workspace = import.meta.dirname;
 const root = resolve(workspace, "../..");
-/** Caliper's whole run (two rounds of 20 s, workers' start-up) is stopped after this. */
+/** Caliper's whole run (two rounds of about 20 s each, workers' start-up) is stopped after this. */
 const CALIPER_TIME_LIMIT_MS = 10 * 60 * 1000;
 
 function caliperCli(): string | null {
@@ -56,6 +56,13 @@ async function main(): Promise<void> {
     );
     const cli = caliperCli();
     if (cli !== null) {
+      // Caliper writes report.html into the workspace by default, which is in the source tree.
+      const stamp = new Date()
+        .toISOString()
+        .replaceAll(":", "")
+        .replace(/\.\d+Z$/, "Z");
+      const reportPath = join(root, "bench-results", `caliper-${validators}v-${stamp}.html`);
+      mkdirSync(join(root, "bench-results"), { recursive: true });
       const args = [
         "launch",
         "manager",
@@ -66,6 +73,8 @@ async function main(): Promise<void> {
         "--caliper-benchconfig",
         "benchconfig.yaml",
         "--caliper-flow-only-test",
+        "--caliper-report-path",
+        reportPath,
       ];
       console.log(`${cli} ${args.join(" ")}`);
       const child = spawn(cli, args, {
