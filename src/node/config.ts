@@ -11,6 +11,7 @@ import { BLOCK_TXS_MAX } from "../base/limits.ts";
 import { TIMEOUTS_DEFAULT } from "../consensus/index.ts";
 import { MEMPOOL_TXS_MAX } from "../mempool/index.ts";
 import { NodeError } from "./errors.ts";
+import { SIGNATURE_WORKERS_MAX } from "./signature-pool.ts";
 import {
   SNAPSHOT_INTERVAL_HEIGHTS_DEFAULT,
   SNAPSHOT_INTERVAL_HEIGHTS_MAX,
@@ -115,6 +116,11 @@ export const NodeConfigSchema = Type.Object(
            * signature check. Size it to the backlog clients may wait for (blocks × txs per block).
            */
           txsMax: Type.Optional(Type.Integer({ minimum: 1, maximum: MEMPOOL_TXS_MAX })),
+          /**
+           * Worker threads that verify the signatures of submitted and gossiped batches; 0 verifies
+           * on the main thread. Default: one per core, less the main thread's, at most 8.
+           */
+          signatureWorkers: Type.Optional(Type.Integer({ minimum: 0, maximum: SIGNATURE_WORKERS_MAX })),
         },
         { additionalProperties: false },
       ),
@@ -173,7 +179,11 @@ export interface NodeConfig {
     readonly snapshotIntervalHeights: number;
     readonly snapshotsKept: number;
   };
-  readonly mempool: { readonly txsMax: number };
+  readonly mempool: {
+    readonly txsMax: number;
+    /** Worker threads verifying signatures at admission; null: one per core but the main thread's. */
+    readonly signatureWorkers: number | null;
+  };
   readonly logLevel: string;
 }
 
@@ -237,7 +247,10 @@ export function parseNodeConfig(json: unknown, configDir: string): NodeConfig {
       snapshotIntervalHeights: file.sync?.snapshotIntervalHeights ?? SNAPSHOT_INTERVAL_HEIGHTS_DEFAULT,
       snapshotsKept: file.sync?.snapshotsKept ?? SNAPSHOTS_KEPT_DEFAULT,
     },
-    mempool: { txsMax: file.mempool?.txsMax ?? MEMPOOL_TXS_PENDING_DEFAULT },
+    mempool: {
+      txsMax: file.mempool?.txsMax ?? MEMPOOL_TXS_PENDING_DEFAULT,
+      signatureWorkers: file.mempool?.signatureWorkers ?? null,
+    },
     logLevel: file.log?.level ?? "info",
   };
 }

@@ -89,6 +89,12 @@ export function createNodeMetrics(labels: { readonly node: string; readonly chai
       labelNames: ["code"] as const,
       registers,
     }),
+    signatureChecks: new Counter({
+      name: "cityledger_signature_checks_total",
+      help: "Transaction signatures checked at admission, by thread (worker or main)",
+      labelNames: ["thread"] as const,
+      registers,
+    }),
     peers: new Gauge({ name: "cityledger_peers", help: "Connected peers", registers }),
     consensusMessages: new Counter({
       name: "cityledger_consensus_messages_total",

@@ -125,6 +125,59 @@ describe("one-node chain", () => {
     assert.equal(node.status().mempool.count, before.mempool.count);
   });
 
+  it("admits a batch checked on the signature workers as single submits would, in order", async () => {
+    const before = node.status();
+    const batchSender = suite.keyPairFromSeed(randomBytes(32));
+    const anchorOf = (nonce: bigint) =>
+      encodeTransaction(
+        signTransaction(suite, batchSender.privateKey, {
+          chainId: "test-city",
+          nonce,
+          expiryHeight: 10_000n,
+          contract: "notary",
+          method: "anchor",
+          args: { algorithm: "sha256", documentHash: suite.hash(randomBytes(16)), title: "batch" },
+        }),
+      );
+    const tampered = anchorOf(3n);
+    tampered[tampered.length - 1]! ^= 1;
+    const batch = [
+      anchorOf(0n),
+      anchorOf(1n),
+      new Uint8Array([1, 2, 3]),
+      anchorOf(2n),
+      tampered,
+      anchorOf(0n), // Nonce 0 again, another document: the pool holds that nonce already.
+      anchorOf(3n),
+      anchor(0n, suite.hash(new TextEncoder().encode("permit 1"))), // A committed nonce.
+    ];
+    const checksBefore = await node.metrics.signatureChecks.get();
+    const results = await node.submitTransactions(batch);
+    assert.deepEqual(
+      results.map((result) => (result.accepted ? "accepted" : result.code)),
+      [
+        "accepted",
+        "accepted",
+        "TX_MALFORMED",
+        "accepted",
+        "TX_BAD_SIGNATURE",
+        "MEMPOOL_DUPLICATE",
+        "accepted",
+        "TX_NONCE_TOO_LOW",
+      ],
+    );
+    const checksAfter = await node.metrics.signatureChecks.get();
+    const workerChecks = (metric: typeof checksBefore) =>
+      metric.values.find((value) => value.labels.thread === "worker")?.value ?? 0;
+    assert.equal(workerChecks(checksAfter) - workerChecks(checksBefore), batch.length, "checked on the workers");
+    for (const index of [0, 1, 3, 6]) {
+      const result = results[index]!;
+      assert.ok(result.accepted);
+      await waitCommitted(node, result.hash);
+    }
+    assert.ok(node.status().mempool.count <= before.mempool.count);
+  });
+
   it("records a duplicate anchor as included but failed, with its code", async () => {
     const documentHash = suite.hash(new TextEncoder().encode("permit 1"));
     const submitted = await node.submitTransaction(anchor(1n, documentHash, "again"));
@@ -247,7 +300,10 @@ describe("load shedding", () => {
       genesisTimeMs: 1_700_000_000_000n,
     });
     const node = await CityLedgerNode.start({
-      config: { ...loadNodeConfig(layout.nodes[0]!.configFile), mempool: { txsMax: 1 } },
+      config: {
+        ...loadNodeConfig(layout.nodes[0]!.configFile),
+        mempool: { txsMax: 1, signatureWorkers: null },
+      },
       logger: pino({ level: "silent" }),
     });
     try {

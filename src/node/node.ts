@@ -88,6 +88,7 @@ import type {
   TransactionStatus,
   Unsubscribe,
 } from "./service.ts";
+import { SignaturePool, signatureWorkersDefault } from "./signature-pool.ts";
 import { SnapshotServer } from "./snapshot-serve.ts";
 import { joinFromSnapshot } from "./snapshot-sync.ts";
 import { PEER_TRANSACTIONS_MAX, type PeerWireMessage } from "./wire.ts";
@@ -164,6 +165,8 @@ export class CityLedgerNode implements NodeService {
   /** The Ed25519 seed of the node key: the peer transport signs its handshakes with it. */
   readonly #nodeSeed: Uint8Array;
   #stopping: Promise<void> | null = null;
+  /** Verifies batches of submitted and gossiped transactions off the main thread. */
+  readonly #signatures: SignaturePool;
   readonly #listeners = new Set<(block: CommittedBlock) => void>();
   readonly #admittedAtMs = new Map<string, number>();
   readonly governance: GovernanceReads;
@@ -184,6 +187,17 @@ export class CityLedgerNode implements NodeService {
     querySandbox: SandboxEngine;
   }) {
     this.#nodeSeed = parts.nodeSeed;
+    this.#signatures = SignaturePool.start(
+      parts.chain.suite.name,
+      parts.config.mempool.signatureWorkers ?? signatureWorkersDefault(),
+      {
+        onWorkerLost: (reason) =>
+          this.logger.error(
+            { reason },
+            "a signature worker was lost; its batches are checked on the main thread",
+          ),
+      },
+    );
     this.governance = new GovernanceReads(parts.chain, parts.querySandbox);
     this.config = parts.config;
     this.logger = parts.logger;
@@ -319,7 +333,7 @@ export class CityLedgerNode implements NodeService {
   /** A message from a peer (decoded by src/node/wire.ts). */
   receiveFromPeer(peer: string, message: PeerWireMessage): void {
     if (message.kind === "transactions") {
-      for (const encoded of message.transactions) void this.submitTransaction(encoded, { gossip: false });
+      void this.submitTransactions(message.transactions, { gossip: false });
       return;
     }
     this.driver.receive(peer, message);
@@ -334,6 +348,7 @@ export class CityLedgerNode implements NodeService {
       // Wait for chain work in flight (a commit) and a snapshot export before closing the store.
       await this.chain.lock.run(() => undefined);
       await this.snapshots.stop();
+      await this.#signatures.close();
       await this.store.close();
       this.logger.info("node stopped");
     })();
@@ -367,10 +382,42 @@ export class CityLedgerNode implements NodeService {
   }
 
   submitTransaction(encoded: Uint8Array, options: { gossip?: boolean } = {}): Promise<SubmitResult> {
-    return Promise.resolve(this.#submit(encoded, options.gossip ?? true));
+    return Promise.resolve(this.#submit(encoded, options.gossip ?? true, false));
   }
 
-  #submit(encoded: Uint8Array, gossip: boolean): SubmitResult {
+  /**
+   * Submits transactions in order, each with the result a single submit would give. A batch's
+   * signatures are checked on the signature workers while the main thread does other work; the
+   * batches are then admitted one after another in the order they arrived, so one sender's
+   * nonces across consecutive batches stay in order.
+   */
+  submitTransactions(
+    encodedList: readonly Uint8Array[],
+    options: { gossip?: boolean } = {},
+  ): Promise<SubmitResult[]> {
+    const gossip = options.gossip ?? true;
+    // A full pool refuses before any signature check, as a single submit does.
+    if (!this.#signatures.accepts(encodedList.length) || this.mempool.size >= this.config.mempool.txsMax) {
+      return Promise.resolve(encodedList.map((encoded) => this.#submit(encoded, gossip, false)));
+    }
+    const verified = this.#signatures.verify(encodedList);
+    const admitted = this.#admissionTail.then(async () => {
+      const flags = await verified;
+      this.metrics.signatureChecks.inc({ thread: "worker" }, encodedList.length);
+      return encodedList.map((encoded, index) => this.#submit(encoded, gossip, flags[index] === 1));
+    });
+    this.#admissionTail = admitted.then(
+      () => undefined,
+      () => undefined,
+    );
+    return admitted;
+  }
+
+  /** The batch admitted last (batches verified on the workers are admitted in arrival order). */
+  #admissionTail: Promise<void> = Promise.resolve();
+
+  /** `signatureVerified`: a signature worker verified these exact bytes under the chain's suite. */
+  #submit(encoded: Uint8Array, gossip: boolean, signatureVerified: boolean): SubmitResult {
     if (!this.#ready) {
       return {
         accepted: false,
@@ -397,7 +444,11 @@ export class CityLedgerNode implements NodeService {
       suite: this.suite,
       height: this.chain.height + 1n,
       nonceNextOf: (senderKeyId) => this.#committedNonce(senderKeyId),
+      signatureVerified,
     });
+    if (!signatureVerified && (result.ok || result.error.code === "TX_BAD_SIGNATURE")) {
+      this.metrics.signatureChecks.inc({ thread: "main" });
+    }
     if (!result.ok) {
       this.metrics.mempoolRefused.inc({ code: result.error.code });
       return {

@@ -157,6 +157,8 @@ export interface NodeService {
   status(): NodeStatus;
   /** Validates (signature, chain, nonce) and admits to the pool; never throws for bad input. */
   submitTransaction(encoded: Uint8Array): Promise<SubmitResult>;
+  /** Submits in order; one result per transaction, each as `submitTransaction` would give it. */
+  submitTransactions(encodedList: readonly Uint8Array[]): Promise<SubmitResult[]>;
   transactionStatus(hash: Uint8Array): Promise<TransactionStatus>;
   receipt(hash: Uint8Array): Promise<TransactionReceipt | undefined>;
   blockByHeight(height: bigint): Promise<BlockSummary | undefined>;

@@ -200,6 +200,12 @@ export class FakeNodeService implements NodeService {
     };
   }
 
+  async submitTransactions(encodedList: readonly Uint8Array[]): Promise<SubmitResult[]> {
+    const results: SubmitResult[] = [];
+    for (const encoded of encodedList) results.push(await this.submitTransaction(encoded));
+    return results;
+  }
+
   async submitTransaction(encoded: Uint8Array): Promise<SubmitResult> {
     if (!this.isReady) {
       return {
