@@ -14,7 +14,8 @@
  *
  * Flags: --quick (short phases), --networks=1,4, --rates=500,1000 (open-loop rates, tx/s),
  * --no-profile, --profile-only (only the profiled saturation runs), --keep (keep the nodes'
- * folders: logs, data, profiles), --node-log=debug (the nodes' log level, for a diagnostic run).
+ * folders: logs, data, profiles), --node-log=debug (the nodes' log level, for a diagnostic run),
+ * --signature-workers=N (the nodes' signature worker threads; 0 checks on the main thread).
  *
  * The machine is shared: besides CPU time, each node's time spent waiting for a core
  * (/proc/<pid>/schedstat) is reported, and the load average with each phase.
@@ -36,6 +37,11 @@ const keep = process.argv.includes("--keep");
 const profileWanted = !process.argv.includes("--no-profile");
 const profileOnly = process.argv.includes("--profile-only");
 const nodeLogLevel = process.argv.find((item) => item.startsWith("--node-log="))?.slice("--node-log=".length);
+/** `--signature-workers=N`: the nodes' `mempool.signatureWorkers` (default: theirs, one per core less one). */
+const signatureWorkersFlag = process.argv
+  .find((item) => item.startsWith("--signature-workers="))
+  ?.slice("--signature-workers=".length);
+const signatureWorkers = signatureWorkersFlag === undefined ? undefined : Number(signatureWorkersFlag);
 const listArgument = (name: string, fallback: number[]) => {
   const argument = process.argv.find((item) => item.startsWith(`--${name}=`));
   return argument === undefined
@@ -380,12 +386,13 @@ export async function startNetwork(
     // One validator: the defaults, as `cityledger dev`; four: the loopback timeouts of `testnet`.
     ...(size === 1 ? {} : { consensus: TESTNET_CONSENSUS }),
   });
-  if (nodeLogLevel !== undefined || overrides !== undefined) {
-    // A diagnostic run (the nodes log at this level), or another store.
+  if (nodeLogLevel !== undefined || signatureWorkers !== undefined || overrides !== undefined) {
+    // A diagnostic run (the nodes log at this level, or another number of signature workers), or another store.
     layout.nodes.forEach((node, index) => {
       const config = JSON.parse(readFileSync(node.configFile, "utf8")) as Record<string, unknown>;
       const extra = {
         ...(nodeLogLevel === undefined ? {} : { log: { level: nodeLogLevel } }),
+        ...(signatureWorkers === undefined ? {} : { mempool: { signatureWorkers } }),
         ...overrides?.(index),
       };
       writeFileSync(node.configFile, `${JSON.stringify({ ...config, ...extra }, null, 2)}\n`);
