@@ -34,6 +34,20 @@ async function waitCommitted(node: CityLedgerNode, hash: Uint8Array, timeoutMs =
   }
 }
 
+/** A notary anchor of a random document, signed by `privateKey`. */
+function randomAnchor(privateKey: Uint8Array, chainId: string, nonce: bigint, title: string): Uint8Array {
+  return encodeTransaction(
+    signTransaction(suite, privateKey, {
+      chainId,
+      nonce,
+      expiryHeight: 1_000n,
+      contract: "notary",
+      method: "anchor",
+      args: { algorithm: "sha256", documentHash: suite.hash(randomBytes(16)), title, documentType: "report" },
+    }),
+  );
+}
+
 describe("one-node chain", () => {
   let directory: string;
   let configFile: string;
@@ -128,17 +142,7 @@ describe("one-node chain", () => {
   it("admits a batch checked on the signature workers as single submits would, in order", async () => {
     const before = node.status();
     const batchSender = suite.keyPairFromSeed(randomBytes(32));
-    const anchorOf = (nonce: bigint) =>
-      encodeTransaction(
-        signTransaction(suite, batchSender.privateKey, {
-          chainId: "test-city",
-          nonce,
-          expiryHeight: 10_000n,
-          contract: "notary",
-          method: "anchor",
-          args: { algorithm: "sha256", documentHash: suite.hash(randomBytes(16)), title: "batch" },
-        }),
-      );
+    const anchorOf = (nonce: bigint) => randomAnchor(batchSender.privateKey, "test-city", nonce, "batch");
     const tampered = anchorOf(3n);
     tampered[tampered.length - 1]! ^= 1;
     const batch = [
@@ -169,7 +173,11 @@ describe("one-node chain", () => {
     const checksAfter = await node.metrics.signatureChecks.get();
     const workerChecks = (metric: typeof checksBefore) =>
       metric.values.find((value) => value.labels.thread === "worker")?.value ?? 0;
-    assert.equal(workerChecks(checksAfter) - workerChecks(checksBefore), batch.length, "checked on the workers");
+    assert.equal(
+      workerChecks(checksAfter) - workerChecks(checksBefore),
+      batch.length,
+      "checked on the workers",
+    );
     for (const index of [0, 1, 3, 6]) {
       const result = results[index]!;
       assert.ok(result.accepted);
@@ -308,22 +316,7 @@ describe("load shedding", () => {
     });
     try {
       const sender = suite.keyPairFromSeed(randomBytes(32));
-      const anchorWith = (nonce: bigint) =>
-        encodeTransaction(
-          signTransaction(suite, sender.privateKey, {
-            chainId: "shed-city",
-            nonce,
-            expiryHeight: 1_000n,
-            contract: "notary",
-            method: "anchor",
-            args: {
-              algorithm: "sha256",
-              documentHash: suite.hash(randomBytes(16)),
-              title: "shed",
-              documentType: "report",
-            },
-          }),
-        );
+      const anchorWith = (nonce: bigint) => randomAnchor(sender.privateKey, "shed-city", nonce, "shed");
       // Both in one tick: no block can commit in between.
       const [accepted, refused] = await Promise.all([
         node.submitTransaction(anchorWith(0n)),
