@@ -103,7 +103,10 @@ describe("signature pool", () => {
     const fragile = SignaturePool.start("ed25519", 2, { onWorkerLost: (reason) => lost.push(reason) });
     try {
       // A worker that cannot start (its suite is unknown) exits; the pool keeps the other.
-      assert.equal((await fragile.verify(transactions(ed25519Suite, 8, 9))).every((flag) => flag === 1), true);
+      assert.equal(
+        (await fragile.verify(transactions(ed25519Suite, 8, 9))).every((flag) => flag === 1),
+        true,
+      );
       const broken = SignaturePool.start("no-such-suite" as "ed25519", 1, {
         onWorkerLost: (reason) => lost.push(reason),
       });
