@@ -7,7 +7,9 @@
  *   system time, less sensitive than wall time to the other processes sharing the cores);
  * - the same through the real executor: `executeBlock` on a block of BLOCK_TXS counter
  *   transactions (pre-validated: no signature checks; one signer; the counter resolved as a
- *   deployed contract without a registry lookup), sandbox block open and close included;
+ *   deployed contract without a registry lookup), sandbox block open and close included; and on
+ *   blocks of SMALL_BLOCK_TXS, where the block's fixed cost (a fresh runtime, the prelude and the
+ *   contract compiled, the memory restored) weighs;
  * - the same work done by a native system contract, and the sandbox's overhead per call;
  * - memory per loaded contract (QuickJS heap of the block's runtime, per extra context);
  * - the cost of a block: open, first load (compile) and close (which restores the wasm memory).
@@ -32,6 +34,8 @@ const CALLS = 20_000;
 const ROUNDS = 5;
 const CONTRACTS_LOADED = 50;
 const BLOCK_TXS = 1_000;
+const SMALL_BLOCK_TXS = 10;
+const SMALL_BLOCKS = 20;
 const CHAIN_ID = "bench-exec";
 
 /** The counter as a native contract: the same reads, writes and event. */
@@ -68,11 +72,11 @@ function callsPerSecond(world: TestWorld, contract: string): { rate: number; cpu
   return { rate: CALLS / ((performance.now() - started) / 1000), cpuUs: (used.user + used.system) / CALLS };
 }
 
-/** BLOCK_TXS `counter.increment` transactions of one signer, as validation leaves them. */
-function counterBlock(): ValidTransaction[] {
+/** `count` `counter.increment` transactions of one signer, as validation leaves them. */
+function counterBlock(count: number): ValidTransaction[] {
   const senderKeyId = new Uint8Array(32).fill(0x11);
   const transactions: ValidTransaction[] = [];
-  for (let index = 0; index < BLOCK_TXS; index++) {
+  for (let index = 0; index < count; index++) {
     const hash = new Uint8Array(32);
     new DataView(hash.buffer).setUint32(0, index + 1);
     transactions.push({
@@ -101,32 +105,39 @@ const counter = await bundleContract(path.join(CONTRACTS_DIRECTORY, "counter", "
 const codeHash = Buffer.from(counter.codeHashHex, "hex");
 
 const deployedCounter: DeployedContract = { version: 1n, codeHash, frozen: false, code: counter.code };
-const transactions = counterBlock();
+const transactions = counterBlock(BLOCK_TXS);
+const smallBlock = counterBlock(SMALL_BLOCK_TXS);
 const emptyState = { get: () => undefined };
 
-/** executeBlock on the counter block: transactions per second (wall) and CPU µs per transaction. */
-function executorRate(): { rate: number; cpuUs: number } {
+/**
+ * executeBlock on `blocks` blocks of the counter's transactions: transactions per second (wall)
+ * and CPU µs per transaction.
+ */
+function executorRate(block: readonly ValidTransaction[], blocks = 1): { rate: number; cpuUs: number } {
   const started = performance.now();
   const cpu = process.cpuUsage();
-  const outcome = executeBlock(
-    {
-      chainId: CHAIN_ID,
-      height: 1n,
-      timeMs: 1_767_225_600_000n,
-      suite: ed25519Suite,
-      txGasMax: 10_000_000n,
-      sandbox: engine,
-      deployed: { resolve: (name) => (name === "counter" ? deployedCounter : undefined) },
-    },
-    transactions,
-    emptyState,
-  );
+  for (let round = 0; round < blocks; round++) {
+    const outcome = executeBlock(
+      {
+        chainId: CHAIN_ID,
+        height: 1n,
+        timeMs: 1_767_225_600_000n,
+        suite: ed25519Suite,
+        txGasMax: 10_000_000n,
+        sandbox: engine,
+        deployed: { resolve: (name) => (name === "counter" ? deployedCounter : undefined) },
+      },
+      block,
+      emptyState,
+    );
+    if (!outcome.ok) throw outcome.error;
+    const failed = outcome.value.errors.find((error) => error !== null);
+    if (failed !== undefined) throw failed;
+  }
   const used = process.cpuUsage(cpu);
   const elapsedMs = performance.now() - started;
-  if (!outcome.ok) throw outcome.error;
-  const failed = outcome.value.errors.find((error) => error !== null);
-  if (failed !== undefined) throw failed;
-  return { rate: BLOCK_TXS / (elapsedMs / 1000), cpuUs: (used.user + used.system) / BLOCK_TXS };
+  const count = block.length * blocks;
+  return { rate: count / (elapsedMs / 1000), cpuUs: (used.user + used.system) / count };
 }
 
 const sandboxRates: number[] = [];
@@ -135,6 +146,8 @@ const nativeRates: number[] = [];
 const nativeCpuUs: number[] = [];
 const executorRates: number[] = [];
 const executorCpuUs: number[] = [];
+const smallRates: number[] = [];
+const smallCpuUs: number[] = [];
 const blockMs: number[] = [];
 const loadMs: number[] = [];
 let bytesPerContract = 0;
@@ -164,10 +177,13 @@ for (let round = 0; round < ROUNDS; round++) {
   const closedAt = performance.now();
   block.close();
   blockMs.push(performance.now() - closedAt);
-  if (round === 0) executorRate(); // warm-up
-  const executor = executorRate();
+  if (round === 0) executorRate(transactions); // warm-up
+  const executor = executorRate(transactions);
   executorRates.push(executor.rate);
   executorCpuUs.push(executor.cpuUs);
+  const small = executorRate(smallBlock, SMALL_BLOCKS);
+  smallRates.push(small.rate);
+  smallCpuUs.push(small.cpuUs);
 }
 
 const sandboxRate = median(sandboxRates);
@@ -185,6 +201,11 @@ const rows: Array<[string, string]> = [
     Math.round(executorMedian).toLocaleString("en-US"),
   ],
   ["  CPU per tx (µs)", median(executorCpuUs).toFixed(1)],
+  [
+    `executeBlock, blocks of ${SMALL_BLOCK_TXS} counter txs (tx/s)`,
+    Math.round(median(smallRates)).toLocaleString("en-US"),
+  ],
+  ["  CPU per tx (µs)", median(smallCpuUs).toFixed(1)],
   ["memory per loaded contract (KiB, QuickJS heap)", (bytesPerContract / 1024).toFixed(1)],
   ["open block + first load of counter (ms)", median(loadMs).toFixed(2)],
   ["close block: free runtime + restore wasm memory (ms)", median(blockMs).toFixed(2)],

@@ -47,7 +47,7 @@
  * @module
  */
 import { assert } from "../base/assert.ts";
-import { bytesToHex } from "../base/bytes.ts";
+import { bytesToHex, equalBytes } from "../base/bytes.ts";
 import { fail, ok, type Result } from "../base/errors.ts";
 import { BLOCK_TXS_MAX } from "../base/limits.ts";
 import type { HashFunction, SignatureSuite } from "../crypto/suite.ts";
@@ -95,10 +95,27 @@ import { contractStateKeyOf, nonceKeyOf } from "./state-keys.ts";
 import { StateOverlay, type StateReader } from "./state-view.ts";
 import { GENESIS_CALLER, GOVERNANCE_CALLER } from "./system/codec.ts";
 import { governanceContract, readParameters } from "./system/governance.ts";
-import { memberContract, memberIdentityOf, memberStatusAt, readMember } from "./system/member.ts";
-import { orgContract, readOrganization } from "./system/org.ts";
-import { checkPermission, permissionContract, readPermissionRule } from "./system/permission.ts";
-import { readActiveContract, readContractCode, registryContract } from "./system/registry.ts";
+import {
+  MEMBER_CONTRACT,
+  memberContract,
+  memberIdentityOf,
+  memberStatusAt,
+  readMember,
+} from "./system/member.ts";
+import { ORG_CONTRACT, orgContract, readOrganization } from "./system/org.ts";
+import {
+  checkPermission,
+  PERMISSION_CONTRACT,
+  type PermissionRule,
+  permissionContract,
+  readPermissionRule,
+} from "./system/permission.ts";
+import {
+  REGISTRY_CONTRACT,
+  readActiveContract,
+  readContractCode,
+  registryContract,
+} from "./system/registry.ts";
 
 /** The contracts every node runs natively. */
 export const SYSTEM_CONTRACTS: ContractRegistry = createContractRegistry([
@@ -163,6 +180,11 @@ export interface BlockExecutionContext {
   readonly deployed?: DeployedContracts;
   /** The genesis document's initial state, applied at height 1 only, before the first transaction. */
   readonly initialState?: ValueMap;
+  /**
+   * Tests set it: every lookup the block remembers (BlockLookups) is checked against a fresh read
+   * each time it is used (an assertion), so a missed invalidation cannot pass unseen.
+   */
+  readonly verifyLookups?: boolean;
 }
 
 /** An event of the block, in the shape the store indexes (src/storage BlockEvent). */
@@ -302,6 +324,116 @@ class TransactionMeter {
   }
 }
 
+// ---- Lookups of one block ---------------------------------------------------------------------
+
+/**
+ * What the executor looks up at the start of each transaction, remembered for the block while the
+ * state it comes from cannot have changed: the signer's standing (the `member` and `org` tables),
+ * the permission rule of a transaction's (contract, method) (`permission`), and a deployed
+ * contract's resolution (`registry`). Each is read from the block's state only (never from a
+ * call's overlay, which a failure could drop), and any write to the tables it reads, by any call
+ * of any transaction, kept or not, forgets it: a remembered answer is always the one a fresh read
+ * of the block's state would give. Only speed depends on it.
+ */
+class BlockLookups {
+  readonly #verified: boolean;
+  readonly #identities = new Map<string, Result<MemberIdentity | null, ExecutionError>>();
+  readonly #rules = new Map<string, PermissionRule | undefined>();
+  readonly #resolutions = new Map<string, Result<SystemContract, ExecutionError>>();
+
+  constructor(verified: boolean) {
+    this.#verified = verified;
+  }
+
+  get verified(): boolean {
+    return this.#verified;
+  }
+
+  /** A call of `contract` wrote one of its tables. */
+  written(contract: string): void {
+    if (contract === MEMBER_CONTRACT || contract === ORG_CONTRACT) this.#identities.clear();
+    else if (contract === PERMISSION_CONTRACT) this.#rules.clear();
+    else if (contract === REGISTRY_CONTRACT) this.#resolutions.clear();
+  }
+
+  identityOf(
+    blockState: StateReader,
+    hash: HashFunction,
+    keyId: Uint8Array,
+    timeMs: bigint,
+  ): Result<MemberIdentity | null, ExecutionError> {
+    assert(keyId.length === KEY_ID_BYTES, "signers are key ids");
+    // The key id's bytes as code units: an exact Map key, cheaper to make than hex.
+    const key = String.fromCharCode.apply(null, keyId as unknown as number[]);
+    const known = this.#identities.get(key);
+    if (known !== undefined) {
+      if (this.#verified) {
+        const fresh = signerIdentityOf(blockState, hash, keyId, timeMs);
+        assert(sameResult(known, fresh), "a remembered identity is the block state's");
+      }
+      return known;
+    }
+    const identity = signerIdentityOf(blockState, hash, keyId, timeMs);
+    assert(this.#identities.size < BLOCK_TXS_MAX, "one identity per signer of the block");
+    this.#identities.set(key, identity);
+    return identity;
+  }
+
+  ruleOf(
+    blockState: StateReader,
+    hash: HashFunction,
+    contract: string,
+    method: string,
+  ): PermissionRule | undefined {
+    const key = `${contract}\u0000${method}`;
+    if (this.#rules.has(key)) {
+      const known = this.#rules.get(key);
+      if (this.#verified) {
+        const fresh = readPermissionRule(blockState, hash, contract, method);
+        assert(sameData(known, fresh), "a remembered permission rule is the block state's");
+      }
+      return known;
+    }
+    const rule = readPermissionRule(blockState, hash, contract, method);
+    assert(this.#rules.size < BLOCK_TXS_MAX, "one rule per (contract, method) of the block");
+    this.#rules.set(key, rule);
+    return rule;
+  }
+
+  resolutionOf(name: string): Result<SystemContract, ExecutionError> | undefined {
+    return this.#resolutions.get(name);
+  }
+
+  rememberResolution(name: string, resolution: Result<SystemContract, ExecutionError>): void {
+    assert(this.#resolutions.size < BLOCK_TXS_MAX, "one resolution per contract of the block");
+    this.#resolutions.set(name, resolution);
+  }
+}
+
+/** Deep equality of plain data (what lookups return): values, arrays, bytes, plain objects. */
+function sameData(left: unknown, right: unknown): boolean {
+  if (left === right) return true;
+  if (typeof left !== "object" || typeof right !== "object" || left === null || right === null) return false;
+  if (left instanceof Uint8Array || right instanceof Uint8Array) {
+    return left instanceof Uint8Array && right instanceof Uint8Array && equalBytes(left, right);
+  }
+  if (Array.isArray(left) !== Array.isArray(right)) return false;
+  const leftKeys = Object.keys(left);
+  const rightKeys = Object.keys(right);
+  if (leftKeys.length !== rightKeys.length) return false;
+  for (const key of leftKeys) {
+    if (!sameData((left as Record<string, unknown>)[key], (right as Record<string, unknown>)[key]))
+      return false;
+  }
+  return true;
+}
+
+function sameResult<T>(left: Result<T, ExecutionError>, right: Result<T, ExecutionError>): boolean {
+  if (left.ok !== right.ok) return false;
+  if (left.ok && right.ok) return sameData(left.value, right.value);
+  return !left.ok && !right.ok && left.error.code === right.error.code;
+}
+
 // ---- Contracts of one block -------------------------------------------------------------------
 
 /** What one executeBlock (or query) resolves contracts with; owns the block's sandbox. */
@@ -312,8 +444,10 @@ class BlockContracts {
   readonly #hash: HashFunction;
   #sandbox: SandboxBlock | null = null;
   readonly #loaded = new Map<string, Result<SystemContract, ExecutionError>>();
+  readonly lookups: BlockLookups;
 
   constructor(block: BlockExecutionContext) {
+    this.lookups = new BlockLookups(block.verifyLookups === true);
     this.#natives = block.contracts ?? SYSTEM_CONTRACTS;
     this.#deployed = block.deployed ?? REGISTRY_DEPLOYED_CONTRACTS;
     this.#engine = block.sandbox;
@@ -324,9 +458,29 @@ class BlockContracts {
     return this.#natives.get(name);
   }
 
-  resolve(name: string, state: StateReader): Result<SystemContract, ExecutionError> {
+  /**
+   * A contract by name: a native one, else the registry's active version in `state`. With
+   * `fromBlockState` (`state` is the block's state, between transactions), the block remembers it.
+   */
+  resolve(name: string, state: StateReader, fromBlockState: boolean): Result<SystemContract, ExecutionError> {
     const native = this.#natives.get(name);
     if (native !== undefined) return ok(native);
+    if (!fromBlockState) return this.#resolveDeployed(name, state);
+    const known = this.lookups.resolutionOf(name);
+    if (known !== undefined) {
+      if (this.lookups.verified) {
+        const fresh = this.#resolveDeployed(name, state);
+        const same = known.ok && fresh.ok ? known.value === fresh.value : sameResult(known, fresh);
+        assert(same, "a remembered resolution is the block state's");
+      }
+      return known;
+    }
+    const resolution = this.#resolveDeployed(name, state);
+    this.lookups.rememberResolution(name, resolution);
+    return resolution;
+  }
+
+  #resolveDeployed(name: string, state: StateReader): Result<SystemContract, ExecutionError> {
     const deployed = this.#deployed.resolve(name, state, this.#hash);
     if (deployed === undefined || this.#engine === undefined) {
       return refuse("EXEC_CONTRACT_UNKNOWN", "no contract of this name exists", {
@@ -367,6 +521,8 @@ class BlockContracts {
 interface TransactionScope {
   readonly block: BlockExecutionContext;
   readonly contracts: BlockContracts;
+  /** The block's state between transactions: what the block's lookups may be read from. */
+  readonly blockState: StateReader;
   readonly meter: TransactionMeter;
   readonly txHash: Uint8Array;
   readonly txIndex: number;
@@ -418,6 +574,10 @@ class CallFrame implements ContractContext {
   readonly #scope: TransactionScope;
   readonly #contract: string;
   readonly #depth: number;
+  /** The row whose key was derived last (see #keyOf). */
+  #keyTable = "";
+  #keyId: Uint8Array = ZERO_32;
+  #key: Uint8Array = ZERO_32;
 
   constructor(
     scope: TransactionScope,
@@ -451,9 +611,18 @@ class CallFrame implements ContractContext {
     return this.#scope.meter.charge(amount);
   }
 
+  /**
+   * The state key of a row of this contract. The last one is kept: a call mostly reads, checks
+   * and writes the same row in a row. It stays inside the frame (overlays copy what they keep).
+   */
   #keyOf(table: string, id: Uint8Array): Uint8Array {
     assert(id.length <= STATE_KEY_ID_BYTES_MAX, "contracts keep ids within STATE_KEY_ID_BYTES_MAX");
-    return contractStateKeyOf(this.#scope.block.suite.hash, this.#contract, table, id);
+    if (table === this.#keyTable && equalBytes(id, this.#keyId)) return this.#key;
+    const key = contractStateKeyOf(this.#scope.block.suite.hash, this.#contract, table, id);
+    this.#keyTable = table;
+    this.#keyId = id.slice();
+    this.#key = key;
+    return key;
   }
 
   read(table: string, id: Uint8Array): Uint8Array | undefined {
@@ -481,6 +650,8 @@ class CallFrame implements ContractContext {
       this.#refuseReadOnly("write state");
       return;
     }
+    // Before the charge and the limits: a write that fails still forgets, which is only slower.
+    this.#scope.contracts.lookups.written(this.#contract);
     const sizeBytes = value === null ? 0 : value.length;
     if (!meter.charge(GAS_COSTS.stateWrite + GAS_COSTS.stateWritePerByte * BigInt(sizeBytes))) return;
     if (meter.writeCount + 1 > meter.limits.writesMax) {
@@ -609,10 +780,14 @@ function invoke(
     assert(meter.violation !== null);
     return callFailed(meter.violation);
   }
-  const contract = scope.contracts.resolve(invocation.contract, base);
+  const fromBlockState = base === scope.blockState;
+  const contract = scope.contracts.resolve(invocation.contract, base, fromBlockState);
   if (!contract.ok) return callFailed(contract.error);
   if (invocation.ruleChecked) {
-    const rule = readPermissionRule(base, scope.block.suite.hash, invocation.contract, invocation.method);
+    const hash = scope.block.suite.hash;
+    const rule = fromBlockState
+      ? scope.contracts.lookups.ruleOf(base, hash, invocation.contract, invocation.method)
+      : readPermissionRule(base, hash, invocation.contract, invocation.method);
     const permitted = checkPermission(rule, {
       keyId: scope.signerKeyId,
       contract: invocation.callerContract,
@@ -730,11 +905,17 @@ function runTransaction(
   const meter = new TransactionMeter(limits);
   const charged = meter.charge(GAS_COSTS.callBase);
   assert(charged, "a transaction can afford its own call");
-  const identity = signerIdentityOf(blockState, block.suite.hash, valid.senderKeyId, block.timeMs);
+  const identity = contracts.lookups.identityOf(
+    blockState,
+    block.suite.hash,
+    valid.senderKeyId,
+    block.timeMs,
+  );
   if (!identity.ok) return { receipt: receiptOf(valid.hash, meter.gasUsed, identity), error: identity.error };
   const scope: TransactionScope = {
     block,
     contracts,
+    blockState,
     meter,
     txHash: valid.hash.slice(),
     txIndex,
@@ -797,6 +978,7 @@ function applyInitialState(
     const scope: TransactionScope = {
       block,
       contracts,
+      blockState,
       meter: new TransactionMeter(INITIAL_STATE_LIMITS),
       txHash: ZERO_32,
       txIndex: 0,
@@ -892,6 +1074,10 @@ function executeTransactions(
   const receipts: TransactionReceipt[] = [];
   const events: ExecutionEvent[] = [];
   const errors: Array<ExecutionError | null> = [];
+  // Each sender's next nonce, read once per block. Only the executor reads or writes the nonce
+  // namespace (contracts reach their own tables only), so the block's writes of it can wait for
+  // the end of the block: one write per sender, the last nonce + 1, as the updates would say.
+  const noncesNext = new Map<string, { readonly key: Uint8Array; next: bigint }>();
   for (let txIndex = 0; txIndex < transactions.length; txIndex++) {
     const valid = transactions[txIndex]!;
     const transaction = valid.transaction;
@@ -928,8 +1114,15 @@ function executeTransactions(
         },
       );
     }
-    const nonceKey = nonceKeyOf(block.suite.hash, valid.senderKeyId);
-    const nonceExpected = nonceNextOfValue(blockState.get(nonceKey));
+    const sender = String.fromCharCode.apply(null, valid.senderKeyId as unknown as number[]);
+    let nonce = noncesNext.get(sender);
+    if (nonce === undefined) {
+      const key = nonceKeyOf(block.suite.hash, valid.senderKeyId);
+      nonce = { key, next: nonceNextOfValue(blockState.get(key)) };
+      assert(noncesNext.size < BLOCK_TXS_MAX, "one nonce per sender of the block");
+      noncesNext.set(sender, nonce);
+    }
+    const nonceExpected = nonce.next;
     if (transaction.nonce !== nonceExpected) {
       return blockInvalid(
         "BLOCK_NONCE_MISMATCH",
@@ -941,7 +1134,7 @@ function executeTransactions(
         },
       );
     }
-    blockState.set(nonceKey, encodeNonceValue(nonceExpected + 1n));
+    nonce.next = nonceExpected + 1n;
     const { receipt, error } = runTransaction(block, limits, contracts, blockState, valid, txIndex);
     receipts.push(receipt);
     errors.push(error);
@@ -951,6 +1144,7 @@ function executeTransactions(
   }
   assert(receipts.length === transactions.length, "one receipt per transaction");
   assert(errors.length === receipts.length);
+  for (const nonce of noncesNext.values()) blockState.set(nonce.key, encodeNonceValue(nonce.next));
   return ok({ updates: blockState.updates(), receipts, events, errors });
 }
 
@@ -985,6 +1179,7 @@ export function queryContract(
     const scope: TransactionScope = {
       block,
       contracts,
+      blockState: state,
       meter,
       txHash: ZERO_32,
       txIndex: 0,

@@ -51,7 +51,43 @@ export function execDomainWriter(tag: ExecDomainTag, capacityBytes = 256): Write
   return writer;
 }
 
+/**
+ * Keys already derived, by hash function, then by namespace and id: execution derives the same
+ * few keys over and over (a counter's row, a signer's nonce and membership, a method's permission
+ * rule), each a hash. Only speed depends on it; when full it starts over.
+ */
+const STATE_KEYS_REMEMBERED_MAX = 16_384;
+const stateKeysRemembered = new WeakMap<HashFunction, Map<string, Uint8Array>>();
+
+/** An exact Map key for (namespace, id): the id's bytes as code units 0..255 after a separator. */
+function rememberedKeyOf(namespace: string, id: Uint8Array): string {
+  assert(id.length <= STATE_KEY_ID_BYTES_MAX, "state key ids are bounded");
+  return `${namespace}\u0000${String.fromCharCode.apply(null, id as unknown as number[])}`;
+}
+
+function rememberedOf(hash: HashFunction): Map<string, Uint8Array> {
+  let remembered = stateKeysRemembered.get(hash);
+  if (remembered === undefined) {
+    remembered = new Map();
+    stateKeysRemembered.set(hash, remembered);
+  }
+  return remembered;
+}
+
 export function stateKeyOf(hash: HashFunction, namespace: string, id: Uint8Array): Uint8Array {
+  assert(!namespace.includes("\u0000"), "namespaces have no zero character (it separates the id)");
+  const remembered = rememberedOf(hash);
+  const rememberedKey = rememberedKeyOf(namespace, id);
+  const known = remembered.get(rememberedKey);
+  // A copy: callers own the key they get.
+  if (known !== undefined) return known.slice();
+  const key = stateKeyDerived(hash, namespace, id);
+  if (remembered.size >= STATE_KEYS_REMEMBERED_MAX) remembered.clear();
+  remembered.set(rememberedKey, key.slice());
+  return key;
+}
+
+function stateKeyDerived(hash: HashFunction, namespace: string, id: Uint8Array): Uint8Array {
   assert(namespace.length > 0, "a state key has a namespace");
   assert(id.length <= STATE_KEY_ID_BYTES_MAX, "state key ids are bounded");
   const message = execDomainWriter(EXEC_DOMAIN_TAGS.stateKey)
@@ -77,6 +113,10 @@ export function contractStateKeyOf(
   table: string,
   id: Uint8Array,
 ): Uint8Array {
+  // The namespace's checks ran when the key was first derived: a remembered key skips them.
+  const remembered = rememberedOf(hash);
+  const known = remembered.get(rememberedKeyOf(`contract/${contract}/${table}`, id));
+  if (known !== undefined) return known.slice();
   return stateKeyOf(hash, contractNamespaceOf(contract, table), id);
 }
 

@@ -37,6 +37,8 @@ interface OverlayWrite {
 export class StateOverlay implements StateReader {
   readonly #base: StateReader;
   readonly #writes = new Map<string, OverlayWrite>();
+  /** Merged into another overlay: its writes belong to that one now. */
+  #merged = false;
 
   constructor(base: StateReader) {
     this.#base = base;
@@ -47,6 +49,7 @@ export class StateOverlay implements StateReader {
   }
 
   get(key: Uint8Array): Uint8Array | undefined {
+    assert(!this.#merged, "a merged overlay is not read");
     const write = this.#writes.get(mapKeyOf(key));
     if (write === undefined) return this.#base.get(key);
     return write.value === null ? undefined : write.value.slice();
@@ -54,6 +57,7 @@ export class StateOverlay implements StateReader {
 
   /** Sets a value (1 byte to STATE_VALUE_BYTES_MAX), or deletes the key with null. */
   set(key: Uint8Array, value: Uint8Array | null): void {
+    assert(!this.#merged, "a merged overlay is not written");
     if (value !== null) {
       assert(value.length > 0, "state values are never empty (null deletes)");
       assert(value.length <= STATE_VALUE_BYTES_MAX, "state values are bounded");
@@ -61,10 +65,15 @@ export class StateOverlay implements StateReader {
     this.#writes.set(mapKeyOf(key), { key: key.slice(), value: value === null ? null : value.slice() });
   }
 
-  /** Copies every write of this overlay into another (a transaction's into its block's). */
+  /**
+   * Moves every write of this overlay into another (a transaction's into its block's, a call's
+   * into its caller's): the overlay is done with, so its copies change hands as they are.
+   */
   mergeInto(target: StateOverlay): void {
     assert(target !== this, "an overlay does not merge into itself");
-    for (const write of this.#writes.values()) target.set(write.key, write.value);
+    assert(!this.#merged, "an overlay merges once");
+    this.#merged = true;
+    for (const [mapKey, write] of this.#writes) target.#writes.set(mapKey, write);
   }
 
   /** One update per written key, sorted by key bytes. */

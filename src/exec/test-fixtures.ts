@@ -75,7 +75,15 @@ export function blockContext(
   height: bigint,
   overrides: Partial<BlockExecutionContext> = {},
 ): BlockExecutionContext {
-  return { chainId: CHAIN_ID, height, timeMs: 1_767_225_600_000n + height * 1_000n, suite, ...overrides };
+  return {
+    chainId: CHAIN_ID,
+    height,
+    timeMs: 1_767_225_600_000n + height * 1_000n,
+    suite,
+    // Every remembered lookup is checked against a fresh read in the tests.
+    verifyLookups: true,
+    ...overrides,
+  };
 }
 
 /** A chain in memory: executes blocks at increasing heights and applies their updates. */

@@ -20,7 +20,8 @@
  * - no clock, randomness, I/O or host objects reach a contract (prelude.ts).
  *
  * Crossings (the call into the VM, and the VM's host calls) go through `Channel` (channel.ts),
- * which passes the same strings as quickjs-emscripten's handle API at a fraction of its cost.
+ * which passes strings at a fraction of the cost of quickjs-emscripten's handle API. What they
+ * say (prelude.ts, values.ts): JSON into the VM, length-prefixed wire text out of it.
  *
  * One block at a time per engine: two open blocks would share the wasm memory. Queries should use
  * an engine of their own.
@@ -37,13 +38,20 @@ import {
   type QuickJSWASMModule,
 } from "quickjs-emscripten-core";
 import { assert } from "../../base/assert.ts";
-import { bytesToHex } from "../../base/bytes.ts";
+import { bytesToHex, equalBytes } from "../../base/bytes.ts";
 import { fail, ok, type Result } from "../../base/errors.ts";
 import { STATE_VALUE_BYTES_MAX } from "../../base/limits.ts";
 import { DecodeError, EncodeError } from "../../encoding/errors.ts";
 import { decodeValue, encodeValue, type Value } from "../../encoding/value.ts";
 import { isValueMap } from "../args.ts";
-import type { ContractContext, SandboxBlock, SandboxEngine, SystemContract } from "../contract.ts";
+import type {
+  CallerIdentity,
+  ContractContext,
+  MemberIdentity,
+  SandboxBlock,
+  SandboxEngine,
+  SystemContract,
+} from "../contract.ts";
 import { ExecutionError, type ExecutionErrorCode } from "../errors.ts";
 import {
   SANDBOX_CODE_BYTES_MAX,
@@ -60,8 +68,14 @@ import {
 import { TableIndex } from "../table-index.ts";
 import { Channel } from "./channel.ts";
 import { type InstrumentedContract, instrumentContract } from "./instrument.ts";
-import { type InvokeKind, PRELUDE_SOURCE } from "./prelude.ts";
-import { type Tagged, taggedJsonOf, valueOfTagged } from "./values.ts";
+import {
+  HOST_ANSWER_KINDS,
+  HOST_OPERATION_LETTERS,
+  INVOKE_KINDS,
+  type InvokeKind,
+  PRELUDE_SOURCE,
+} from "./prelude.ts";
+import { vmValueJsonOf, WireReader } from "./values.ts";
 
 /** Table names a deployed contract may use: a leading "_" is reserved (table-index.ts). */
 export const SANDBOX_TABLE_PATTERN = new RegExp(`^[a-z][a-z0-9_-]{0,${SANDBOX_TABLE_BYTES_MAX - 1}}$`);
@@ -197,9 +211,11 @@ class Engine implements QuickJsSandboxEngine {
   ) {
     this.module = module;
     this.#breakAddress = breakAddress;
-    this.channel = Channel.attach(module);
     this.runtimeMemoryBytesMax = runtimeMemoryBytesMax;
     this.#memorySnapshot = memorySnapshot;
+    this.channel = Channel.attach(module);
+    // Attaching checked the string layout in a runtime of its own: start from the load's bytes.
+    this.restoreMemory();
   }
 
   /**
@@ -212,6 +228,7 @@ class Engine implements QuickJsSandboxEngine {
    * never gives memory back (the break only grows; the determinism test compares the whole memory with a fresh engine's), so above it is still zero.
    */
   restoreMemory(): void {
+    this.channel.forgetAllocations();
     const memory = this.module.getWasmMemory();
     const bytes = new Uint8Array(memory.buffer);
     const heapEnd = Math.min(new DataView(memory.buffer).getUint32(this.#breakAddress, true), bytes.length);
@@ -260,6 +277,7 @@ class Engine implements QuickJsSandboxEngine {
 class Block implements QuickJsSandboxBlock {
   readonly engine: Engine;
   readonly contracts = new Map<string, SandboxContract>();
+  readonly parts = new ContextParts();
   runtime: QuickJSRuntime | null = null;
   /** Bumped when the runtime is discarded; contexts of an older generation are gone. */
   generation = 0;
@@ -271,6 +289,8 @@ class Block implements QuickJsSandboxBlock {
   closed = false;
   /** A bug in a host callback (it must not reach the contract): rethrown after the call. */
   hostFailure: unknown = null;
+  /** The hash of each transaction index seen in this block, for `context.tx.hash` (read lazily). */
+  readonly #txHashes = new Map<number, Uint8Array>();
 
   constructor(engine: Engine) {
     this.engine = engine;
@@ -321,6 +341,20 @@ class Block implements QuickJsSandboxBlock {
     this.poisoned = false;
   }
 
+  rememberTxHash(txIndex: number, txHash: Uint8Array): void {
+    assert(Number.isSafeInteger(txIndex) && txIndex >= 0, "transaction indexes are naturals");
+    const known = this.#txHashes.get(txIndex);
+    // Kept as given: executors never change a transaction's hash after making it.
+    if (known === undefined) this.#txHashes.set(txIndex, txHash);
+    else if (known !== txHash) assert(equalBytes(known, txHash), "one hash per transaction index in a block");
+  }
+
+  txHashHexOf(txIndex: number): string {
+    const hash = this.#txHashes.get(txIndex);
+    assert(hash !== undefined, "a contract reads the hash of a transaction of this block");
+    return bytesToHex(hash);
+  }
+
   memoryUsage(): SandboxMemoryUsage {
     let runtimeBytes = 0;
     if (this.runtime !== null) {
@@ -339,6 +373,66 @@ class Block implements QuickJsSandboxBlock {
   }
 }
 
+/**
+ * The JSON of an invoke's block and caller parts, made again only when what they say changes
+ * (consecutive calls in a block mostly share both).
+ */
+class ContextParts {
+  #chainId = "";
+  #height = -1n;
+  #timeMs = -1n;
+  #block = "";
+  #keyId = new Uint8Array(0);
+  #callerContract: string | null = null;
+  #member: MemberIdentity | null = null;
+  #caller = "";
+
+  blockOf(context: ContractContext): string {
+    if (
+      context.chainId !== this.#chainId ||
+      context.height !== this.#height ||
+      context.timeMs !== this.#timeMs
+    ) {
+      this.#chainId = context.chainId;
+      this.#height = context.height;
+      this.#timeMs = context.timeMs;
+      this.#block = JSON.stringify([context.chainId, context.height.toString(), context.timeMs.toString()]);
+    }
+    return this.#block;
+  }
+
+  callerOf(caller: CallerIdentity): string {
+    const member = caller.member;
+    if (
+      caller.contract !== this.#callerContract ||
+      !equalBytes(caller.keyId, this.#keyId) ||
+      !sameMember(member, this.#member) ||
+      this.#caller === ""
+    ) {
+      this.#keyId = caller.keyId.slice();
+      this.#callerContract = caller.contract;
+      this.#member = member === null ? null : { ...member, roles: [...member.roles] };
+      this.#caller = JSON.stringify([
+        bytesToHex(caller.keyId),
+        caller.contract,
+        member === null ? null : [member.organization, member.department, member.roles],
+      ]);
+    }
+    return this.#caller;
+  }
+}
+
+function sameMember(left: MemberIdentity | null, right: MemberIdentity | null): boolean {
+  if (left === right) return true;
+  if (left === null || right === null) return false;
+  if (left.organization !== right.organization || left.department !== right.department) return false;
+  if (left.roles.length !== right.roles.length) return false;
+  for (let index = 0; index < left.roles.length; index++) {
+    if (left.roles[index] !== right.roles[index]) return false;
+  }
+  return true;
+}
+
 interface Vm {
   readonly generation: number;
   readonly context: QuickJSContext;
@@ -352,7 +446,7 @@ interface Vm {
 /** One call of a sandboxed contract on the stack. */
 class Frame {
   readonly context: ContractContext;
-  readonly index: TableIndex;
+  #index: TableIndex | null = null;
   /** Steps the VM was last given; what it reports below that was used. */
   stepsGiven: number;
   outOfGas = false;
@@ -361,8 +455,20 @@ class Frame {
 
   constructor(context: ContractContext) {
     this.context = context;
-    this.index = new TableIndex(context.state);
     this.stepsGiven = 0;
+  }
+
+  /** The ordered index of the call's tables, made when a write or scan first needs it. */
+  get index(): TableIndex {
+    if (this.#index === null) this.#index = new TableIndex(this.context.state);
+    return this.#index;
+  }
+
+  /** Writes what the index changed and forgets what it read (nothing when it was never made). */
+  flushIndex(forget: boolean): void {
+    if (this.#index === null) return;
+    this.#index.flush();
+    if (forget) this.#index.clear();
   }
 
   /** The VM's budget: what the transaction has left, in steps. */
@@ -388,6 +494,22 @@ class Frame {
   }
 }
 
+/** A request for a transaction's hash: `x<txIndex>` (context.tx.hash read for the first time). */
+const TX_HASH_REQUEST_CODE = "x".charCodeAt(0);
+/** The host's answer when the transaction is out of gas: steps -1, alone. */
+const OUT_OF_GAS_ANSWER = "-1";
+type QueuedLetter = "S" | "D" | "E";
+const QUEUED_LETTERS: ReadonlySet<string> = new Set<QueuedLetter>(["S", "D", "E"]);
+
+/** The [code, message] of a ledger or contract failure in an invoke answer. */
+function failureOf(answer: WireReader): [string | null, string | null] {
+  assert(answer.character() === "[", "a failure's detail is a list");
+  const code = answer.text();
+  const message = answer.text();
+  assert(answer.character() === "]", "a failure's detail is [code message]");
+  return [code, message];
+}
+
 class HostRefusal extends Error {
   readonly error: ExecutionError;
   constructor(error: ExecutionError) {
@@ -404,16 +526,35 @@ function refuse(
   throw new HostRefusal(executionError(code, message, details));
 }
 
+/** Table names already checked against SANDBOX_TABLE_PATTERN (a contract uses a handful). */
+const tablesAccepted = new Set<string>();
+const TABLES_ACCEPTED_MAX = 1024;
+
 function tableOf(value: Value | undefined): string {
+  if (typeof value === "string" && tablesAccepted.has(value)) return value;
   if (typeof value !== "string" || !SANDBOX_TABLE_PATTERN.test(value)) {
     refuse("EXEC_STATE_ID_INVALID", `a table name must match ${SANDBOX_TABLE_PATTERN.source}`);
   }
+  if (tablesAccepted.size >= TABLES_ACCEPTED_MAX) tablesAccepted.clear();
+  tablesAccepted.add(value);
   return value;
+}
+
+/** UTF-8 of a text id; ASCII (most ids) without a call into the encoder. */
+function utf8Of(text: string): Uint8Array {
+  if (text.length > SANDBOX_STATE_ID_BYTES_MAX) return textEncoder.encode(text);
+  const bytes = new Uint8Array(text.length);
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code >= 0x80) return textEncoder.encode(text);
+    bytes[index] = code;
+  }
+  return bytes;
 }
 
 function idBytesOf(value: Value | undefined, what = "a row id"): Uint8Array {
   let bytes: Uint8Array;
-  if (typeof value === "string") bytes = textEncoder.encode(value);
+  if (typeof value === "string") bytes = utf8Of(value);
   else if (value instanceof Uint8Array) bytes = value;
   else refuse("EXEC_STATE_ID_INVALID", `${what} is text or bytes`);
   if (bytes.length === 0 || bytes.length > SANDBOX_STATE_ID_BYTES_MAX) {
@@ -552,20 +693,14 @@ class SandboxContract implements SystemContract {
     if (!vmResult.ok) return vmResult;
     const vm = vmResult.value;
     const frame = new Frame(context);
-    const caller = context.caller;
-    const member = caller.member;
     // The block and the caller go only when they differ from what this context last received.
-    const blockPart = JSON.stringify([context.chainId, context.height.toString(), context.timeMs.toString()]);
-    const callerPart = JSON.stringify([
-      bytesToHex(caller.keyId),
-      caller.contract,
-      member === null ? null : [member.organization, member.department, member.roles],
-    ]);
-    const payload = `[${frame.give()},${JSON.stringify(method)},${JSON.stringify(taggedJsonOf(args))},${
-      context.txIndex
-    },"${bytesToHex(context.txHash)}",${context.readOnly},${blockPart === vm.sentBlock ? 0 : blockPart},${
-      callerPart === vm.sentCaller ? 0 : callerPart
-    }]`;
+    const parts = this.#block.parts;
+    const blockPart = parts.blockOf(context);
+    const callerPart = parts.callerOf(context.caller);
+    this.#block.rememberTxHash(context.txIndex, context.txHash);
+    const payload = `[${frame.give()},${JSON.stringify(method)},${context.txIndex},${context.readOnly},${
+      blockPart === vm.sentBlock ? 0 : blockPart
+    },${callerPart === vm.sentCaller ? 0 : callerPart},${vmValueJsonOf(args)}]`;
     vm.sentBlock = blockPart;
     vm.sentCaller = callerPart;
     this.#frames.push(frame);
@@ -590,12 +725,14 @@ class SandboxContract implements SystemContract {
       return fail(escaped);
     }
     assert(answerJson !== null);
-    const answer = JSON.parse(answerJson) as [InvokeKind, number, Tagged | undefined, unknown];
-    frame.charge(answer[1]);
-    let outcome = this.#outcome(frame, method, answer);
+    const answer = new WireReader(answerJson);
+    const kind = INVOKE_KINDS[Number(answer.character())];
+    assert(kind !== undefined, "the prelude answers with a known kind");
+    frame.charge(answer.steps());
+    let outcome = this.#outcome(frame, method, kind, answer);
     if (outcome.ok && !frame.outOfGas) {
       // The writes and events the contract queued after its last host call.
-      const refused = this.#runBatch(frame, answer[3]);
+      const refused = this.#runBatch(frame, answer);
       if (refused !== null) outcome = fail(refused);
       else if (frame.outOfGas) {
         outcome = fail(
@@ -603,7 +740,10 @@ class SandboxContract implements SystemContract {
         );
       }
     }
-    if (outcome.ok) frame.index.flush();
+    if (outcome.ok) {
+      assert(answer.atEnd, "the answer ends with its queue");
+      frame.flushIndex(false);
+    }
     return outcome;
   }
 
@@ -618,18 +758,19 @@ class SandboxContract implements SystemContract {
     return executionError("EXEC_OUT_OF_MEMORY", "the contract ran out of memory", { contract: this.name });
   }
 
+  /** The call's result, or why it failed, from the answer's kind and the detail that follows. */
   #outcome(
     frame: Frame,
     method: string,
-    answer: readonly [InvokeKind, number, Tagged | undefined, unknown?],
+    kind: InvokeKind,
+    answer: WireReader,
   ): Result<Value, ExecutionError> {
     const details = { contract: this.name, method: method.slice(0, 64) };
-    const data = answer[2];
-    switch (answer[0]) {
+    switch (kind) {
       case "ok":
         if (frame.outOfGas) break;
         try {
-          return ok(valueOfTagged(data));
+          return ok(answer.value());
         } catch (error) {
           if (error instanceof ExecutionError) return fail(error);
           throw error;
@@ -649,14 +790,14 @@ class SandboxContract implements SystemContract {
       case "stack":
         return fail(executionError("EXEC_STACK_OVERFLOW", "the contract recursed too deeply", details));
       case "ledger": {
-        const [code, message] = Array.isArray(data) ? data : [null, null];
+        const [code, message] = failureOf(answer);
         if (typeof code === "string" && frame.failureCodes.has(code)) {
           return fail(executionError(code as ExecutionErrorCode, String(message), details));
         }
         return fail(executionError("EXEC_CONTRACT_THREW", "the contract threw a malformed error", details));
       }
       case "contract": {
-        const [code, message] = Array.isArray(data) ? data : [null, null];
+        const [code, message] = failureOf(answer);
         if (typeof code === "string" && CONTRACT_ERROR_CODE_PATTERN.test(code)) {
           return fail(
             executionError(`CONTRACT_${code}`, String(message), { ...details, contractCode: code }),
@@ -671,9 +812,11 @@ class SandboxContract implements SystemContract {
         );
       }
       case "value":
-        return fail(executionError("EXEC_VALUE_INVALID", String(data), details));
+        return fail(executionError("EXEC_VALUE_INVALID", String(answer.text()), details));
       case "threw":
-        return fail(executionError("EXEC_CONTRACT_THREW", `the contract threw: ${String(data)}`, details));
+        return fail(
+          executionError("EXEC_CONTRACT_THREW", `the contract threw: ${String(answer.text())}`, details),
+        );
       default:
         assert(false, "the prelude answers with a known kind");
     }
@@ -685,29 +828,28 @@ class SandboxContract implements SystemContract {
     const frame = this.#frames[this.#frames.length - 1];
     assert(frame !== undefined, "the host is called only during a call");
     try {
+      if (request.charCodeAt(0) === TX_HASH_REQUEST_CODE)
+        return this.#block.txHashHexOf(Number(request.slice(1)));
       return this.#hostAnswer(frame, request);
     } catch (error) {
       // A bug here must crash the node, not become a VM exception a contract could catch.
       if (this.#block.hostFailure === null) this.#block.hostFailure = error;
-      return "[2,-1]";
+      return OUT_OF_GAS_ANSWER;
     }
   }
 
-  /** Runs queued writes and events in order; the first refusal, or null. */
-  #runBatch(frame: Frame, batch: unknown): ExecutionError | null {
-    if (!Array.isArray(batch))
-      return executionError("EXEC_VALUE_INVALID", "the queued operations are malformed");
-    for (const entry of batch) {
+  /**
+   * Runs the queued writes and events at the reader (up to the request's own operation, or the
+   * end of an answer) in order; the first refusal, or null.
+   */
+  #runBatch(frame: Frame, reader: WireReader): ExecutionError | null {
+    while (!reader.atEnd && QUEUED_LETTERS.has(reader.peek())) {
+      const operation = HOST_OPERATION_LETTERS[reader.character() as QueuedLetter];
       if (frame.outOfGas) return null;
       try {
-        if (!Array.isArray(entry) || typeof entry[0] !== "string")
-          refuse("EXEC_VALUE_INVALID", "a malformed operation");
-        const op = entry[0] as string;
-        if (op !== "set" && op !== "delete" && op !== "emit")
-          refuse("EXEC_VALUE_INVALID", "only writes and events are queued");
-        const args = valueOfTagged(entry[1]);
+        const args = reader.value();
         if (!Array.isArray(args)) refuse("EXEC_VALUE_INVALID", "operation arguments are a list");
-        this.#operation(frame, op, args as readonly Value[]);
+        this.#operation(frame, operation, args as readonly Value[]);
       } catch (error) {
         if (error instanceof HostRefusal) return error.error;
         if (error instanceof ExecutionError) return error;
@@ -717,36 +859,39 @@ class SandboxContract implements SystemContract {
     return null;
   }
 
-  #hostAnswer(frame: Frame, payload: string): string {
-    const call = JSON.parse(payload) as [number, unknown, string, unknown];
-    assert(Array.isArray(call) && call.length === 4, "the prelude sends [steps, batch, op, args]");
-    if (!frame.charge(call[0])) return "[2,-1]";
-    const refused = this.#runBatch(frame, call[1]);
+  #hostAnswer(frame: Frame, request: string): string {
+    const reader = new WireReader(request);
+    if (!frame.charge(reader.steps())) return OUT_OF_GAS_ANSWER;
+    const refused = this.#runBatch(frame, reader);
     if (refused !== null) {
       frame.failureCodes.add(refused.code);
-      return JSON.stringify([3, frame.give(), [refused.code, refused.message]]);
+      return JSON.stringify([frame.give(), HOST_ANSWER_KINDS.queueRefused, refused.code, refused.message]);
     }
-    if (frame.outOfGas) return "[2,-1]";
-    const op = call[2];
+    if (frame.outOfGas) return OUT_OF_GAS_ANSWER;
+    const letter = reader.character();
+    assert(Object.hasOwn(HOST_OPERATION_LETTERS, letter), "the prelude asks for a known operation");
+    const operation = HOST_OPERATION_LETTERS[letter as keyof typeof HOST_OPERATION_LETTERS];
     let result: Value | undefined;
     try {
-      const argsValue = valueOfTagged(call[3]);
+      const argsValue = reader.value();
       assert(Array.isArray(argsValue), "the prelude sends a list");
-      result = this.#operation(frame, op, argsValue as readonly Value[]);
+      assert(reader.atEnd, "a request ends with its operation's arguments");
+      result = this.#operation(frame, operation, argsValue as readonly Value[]);
     } catch (error) {
       let failure: ExecutionError;
       if (error instanceof HostRefusal) failure = error.error;
       else if (error instanceof ExecutionError) failure = error;
       else throw error;
       frame.failureCodes.add(failure.code);
-      return JSON.stringify([1, frame.give(), [failure.code, failure.message]]);
+      return JSON.stringify([frame.give(), HOST_ANSWER_KINDS.refused, failure.code, failure.message]);
     }
     if (frame.outOfGas || frame.context.gasRemaining <= 0n) {
       frame.outOfGas = frame.outOfGas || frame.context.gasRemaining <= 0n;
-      if (frame.outOfGas) return "[2,-1]";
+      if (frame.outOfGas) return OUT_OF_GAS_ANSWER;
     }
     const given = frame.give();
-    return result === undefined ? `[0,${given}]` : `[0,${given},${taggedJsonOf(result)}]`;
+    assert(given >= 0, "a budget that is not out of gas");
+    return result === undefined ? `${given}` : `[${given},${vmValueJsonOf(result)}]`;
   }
 
   #operation(frame: Frame, op: string, args: readonly Value[]): Value | undefined {
@@ -805,8 +950,7 @@ class SandboxContract implements SystemContract {
           return refuse("EXEC_VALUE_INVALID", "call(contract: text, method: text, args, {readOnly})");
         }
         // Another call may write these tables (even this contract, re-entered): write, then forget.
-        frame.index.flush();
-        frame.index.clear();
+        frame.flushIndex(true);
         const called = context.call(contract, method, callArgs ?? null, { readOnly });
         if (!called.ok) throw new HostRefusal(called.error);
         return called.value;

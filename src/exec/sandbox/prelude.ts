@@ -6,20 +6,34 @@
  *
  *   load(factory, steps)  runs the instrumented module factory with a step budget for its
  *                         top-level code; returns JSON [kind, stepsLeft, detail]
- *   invoke(payload)       payload = JSON [steps, method, tagged JSON args, txIndex, txHashHex,
- *                         readOnly, block, caller]; block is [chainId, height, timeMs] and caller
+ *   invoke(payload)       payload = JSON [steps, method, txIndex, readOnly, block, caller,
+ *                         args…]; block is [chainId, height, timeMs] and caller
  *                         [keyIdHex, callerContract, member or null], each 0 when the same as in
  *                         this context's previous invoke (the host sends them only when they
- *                         change); returns JSON [kind, stepsLeft, data, queue], kind one of
- *                         INVOKE_KINDS; data is the tagged result ("ok"), [code, message]
- *                         ("ledger", "contract") or a message ("value", "threw")
+ *                         change); args is `kind, payload…` (values.ts, `vmValueJsonOf`).
+ *                         Returns wire text (values.ts): the kind's index in INVOKE_KINDS, the
+ *                         steps left and ";", then for "ok" the result and the queued writes and
+ *                         events, for "ledger" and "contract" [code message], for "value" and
+ *                         "threw" the message, for the others nothing.
  *
- * The host function `host(payload)` is passed in and stays a local: contracts reach the host
- * only through `CityLedger`. Writes and events are queued and sent with the next host call (a
- * read, scan, call or require) or with the call's answer, so a counter's call crosses twice.
- * Every host call sends the steps left, so the host charges the steps used so far before the
- * operations and answers with the new budget: gas is exact at every crossing. A queued write the
- * host refuses fails the call (it cannot be caught: it surfaces after the write returned).
+ * The transaction's hash is not in the payload: `context.tx.hash`, when first read, asks the host
+ * with the request `x<txIndex>` (answered with its hex, nothing charged).
+ *
+ * The host function `host(request)` is passed in and stays a local: contracts reach the host
+ * only through `CityLedger`. A request is wire text: the steps left and ";", the queued
+ * operations, then the operation's letter and its arguments as a list. Writes and events are
+ * queued (`S` set, `D` delete, `E` emit, each with its arguments) and sent with the next host
+ * call (`g` get, `h` has, `c` scan, `C` call, `r` require) or with the call's answer, so a
+ * counter's call crosses twice. The host answers with the new steps alone (digits; negative:
+ * out of gas), or JSON [steps, kind, payload…]: kinds 0–4 a result (`received`), 5 a refusal the
+ * contract may catch (LedgerError), 6 a refused queued operation (fails the call). So gas is
+ * exact at every crossing: the host charges the steps used so far before the operations and
+ * answers with the new budget. A queued write the host refuses fails the call (it cannot be
+ * caught: it surfaces after the write returned).
+ *
+ * Every value leaving the VM is checked and counted (one step per part) by `write`, with the
+ * same checks in the same order, reading the value the same way (a contract's getters and
+ * proxies see the same accesses), as the tagged-tree builder it replaced.
  * @module
  */
 import { VALUE_DEPTH_MAX, VALUE_ITEMS_MAX } from "../../base/limits.ts";
@@ -52,6 +66,28 @@ export const SANDBOX_GLOBALS_REMOVED = [
   "RegExp",
 ] as const;
 
+/** Host answers (JSON, after the steps): what the second element says. */
+export const HOST_ANSWER_KINDS = {
+  /** A result: plain JSON, integer, bytes, tagged JSON, map with top-level integers or bytes. */
+  resultMax: 4,
+  /** A refusal of the operation: the contract sees a LedgerError it may catch. */
+  refused: 5,
+  /** A refusal of a queued write or event: the call fails with it. */
+  queueRefused: 6,
+} as const;
+
+/** Letters of the host operations in wire requests. */
+export const HOST_OPERATION_LETTERS = {
+  g: "get",
+  h: "has",
+  c: "scan",
+  C: "call",
+  r: "require",
+  S: "set",
+  D: "delete",
+  E: "emit",
+} as const;
+
 export const PRELUDE_SOURCE = `(function (host) {
 "use strict";
 const G = globalThis;
@@ -61,14 +97,16 @@ const freeze = Object.freeze;
 const defineProperty = Object.defineProperty;
 const getPrototypeOf = Object.getPrototypeOf;
 const keys = Object.keys;
-const hasOwn = Object.prototype.hasOwnProperty;
+const hasOwn = Object.hasOwn;
 const ObjectPrototype = Object.prototype;
 const isArray = Array.isArray;
 const isSafeInteger = Number.isSafeInteger;
 const BigIntOf = BigInt;
 const stringOf = String;
-const stringSlice = String.prototype.slice;
-const charCodeAt = String.prototype.charCodeAt;
+// Captured methods as functions of (this, ...args): no argument array per call, as apply needs.
+const callOf = Function.prototype.call;
+const stringSlice = callOf.bind(String.prototype.slice);
+const charCodeAt = callOf.bind(String.prototype.charCodeAt);
 const jsonParse = JSON.parse;
 const jsonStringify = JSON.stringify;
 const Bytes = Uint8Array;
@@ -94,16 +132,27 @@ const DEPTH_MAX = ${VALUE_DEPTH_MAX};
 const ITEMS_MAX = ${VALUE_ITEMS_MAX};
 const NODES_MAX = ${SANDBOX_VALUE_NODES_MAX};
 const MESSAGE_MAX = ${SANDBOX_ERROR_MESSAGE_CHARS_MAX};
+const RESULT_KIND_MAX = ${HOST_ANSWER_KINDS.resultMax};
+const QUEUE_REFUSED = ${HOST_ANSWER_KINDS.queueRefused};
+const KIND_CODES = freeze({ __proto__: null, ${INVOKE_KINDS.map((kind, index) => `${JSON.stringify(kind)}: ${index}`).join(", ")} });
 const HEX = "0123456789abcdef";
 const OUT_OF_GAS = freeze(create(null));
 /** A batched write or event the host refused: the call fails with the host's code. */
 const HOST_REFUSED = freeze(create(null));
 let refusal = null;
-/** Writes and events not yet sent: they go with the next host call, or with the call's answer. */
+/** Writes and events not yet sent, one wire text each: they go with the next host call, or with the call's answer. */
 let queue = [];
+/** Parts of the value being written (\`write\` counts them; each is a step). */
+let nodes = 0;
 const hostErrors = new WeakSetClass();
 let fatal = null;
 let module = null;
+/**
+ * The module's step counter, read and set: taken from the module once it is loaded; before, a
+ * host call from the contract's top-level code fails as it always did (no module yet).
+ */
+let gasGet = function () { return module.gasGet(); };
+let gasSet = function (steps) { module.gasSet(steps); };
 
 function outOfGas() { throw OUT_OF_GAS; }
 /** First thing in every catch: what a contract may not swallow goes on up, and is remembered. */
@@ -116,8 +165,8 @@ function guard(error) {
   }
 }
 function charge(steps) {
-  const left = module.gasGet() - steps;
-  module.gasSet(left);
+  const left = gasGet() - steps;
+  gasSet(left);
   if (left < 0) throw OUT_OF_GAS;
 }
 
@@ -151,91 +200,223 @@ function bytesOfHex(hex) {
   const length = hex.length >> 1;
   const bytes = new Bytes(length);
   for (let index = 0; index < length; index++) {
-    const high = apply(charCodeAt, hex, [2 * index]);
-    const low = apply(charCodeAt, hex, [2 * index + 1]);
+    const high = charCodeAt(hex, 2 * index);
+    const low = charCodeAt(hex, 2 * index + 1);
     bytes[index] = ((high <= 57 ? high - 48 : high - 87) << 4) | (low <= 57 ? low - 48 : low - 87);
   }
   return bytes;
 }
-function reviver(key, value) {
-  if (typeof value !== "string") return value;
-  const body = apply(stringSlice, value, [1]);
+/** Tagged JSON's reviver: "s…" text, "i…" integer, "b…" bytes. */
+function revived(value) {
   switch (value[0]) {
-    case "s": return body;
-    case "i": return BigIntOf(body);
-    case "b": return bytesOfHex(body);
+    case "s": return stringSlice(value, 1);
+    case "i": return BigIntOf(stringSlice(value, 1));
+    case "b": return bytesOfHex(stringSlice(value, 1));
     default: return value;
   }
 }
+function reviver(key, value) {
+  return typeof value === "string" ? revived(value) : value;
+}
+/** A value the host sent as \`kind, payload…\` (values.ts, vmValueJsonOf). */
+function received(kind, payload, integerKeys, bytesKeys) {
+  switch (kind) {
+    case 0: return payload;
+    case 1: return BigIntOf(payload);
+    case 2: return bytesOfHex(payload);
+    case 3: return jsonParse(payload, reviver);
+    default:
+      for (let index = 0; index < integerKeys.length; index++) {
+        const key = integerKeys[index];
+        payload[key] = BigIntOf(payload[key]);
+      }
+      if (bytesKeys !== undefined) {
+        for (let index = 0; index < bytesKeys.length; index++) {
+          const key = bytesKeys[index];
+          payload[key] = bytesOfHex(payload[key]);
+        }
+      }
+      return payload;
+  }
+}
 
-/** A contract value as a tagged tree; counts its nodes (charged as steps). */
-function tag(value, depth, counter) {
-  counter.nodes += 1;
-  if (counter.nodes > NODES_MAX) throw new ValueError("the value has more than " + NODES_MAX + " parts");
+/**
+ * A map entry's start: ",", the key's length, ":", the key. Kept by key (a contract uses few
+ * keys; building it costs three concatenations), in an object without prototype, started over
+ * past KEY_PREFIXES_MAX keys.
+ */
+const KEY_PREFIXES_MAX = 1024;
+let keyPrefixes = create(null);
+let keyPrefixCount = 0;
+function keyPrefixOf(name) {
+  const known = keyPrefixes[name];
+  if (known !== undefined) return known;
+  if (keyPrefixCount >= KEY_PREFIXES_MAX) {
+    keyPrefixes = create(null);
+    keyPrefixCount = 0;
+  }
+  const prefix = "," + name.length + ":" + name;
+  keyPrefixes[name] = prefix;
+  keyPrefixCount += 1;
+  return prefix;
+}
+
+/** A contract value as wire text, checked; counts its parts in \`nodes\`. */
+function write(value, depth) {
+  nodes += 1;
+  if (nodes > NODES_MAX) throw new ValueError("the value has more than " + NODES_MAX + " parts");
   if (depth > DEPTH_MAX) throw new ValueError("the value nests deeper than " + DEPTH_MAX + " (or holds a cycle)");
   switch (typeof value) {
-    case "string": return "s" + value;
+    case "string": return "s" + value.length + ":" + value;
     case "bigint": return "i" + value;
-    case "boolean": return value;
+    case "boolean": return value ? "t" : "f";
     case "number":
       if (isSafeInteger(value)) return "i" + (value === 0 ? "0" : stringOf(value));
       throw new ValueError("numbers must be safe integers (use bigint); got " + stringOf(value));
     case "object": {
-      if (value === null) return null;
+      if (value === null) return "n";
       if (isArray(value)) {
         const length = value.length;
         if (length > ITEMS_MAX) throw new ValueError("a list has more than " + ITEMS_MAX + " items");
-        const list = [];
+        let text = "[";
         for (let index = 0; index < length; index++) {
           const item = value[index];
           if (item === undefined) throw new ValueError("a list holds undefined");
-          list[index] = tag(item, depth + 1, counter);
+          text += write(item, depth + 1);
         }
-        return list;
+        return text + "]";
       }
       const prototype = getPrototypeOf(value);
-      if (prototype === BytesPrototype) return "b" + hexOf(value);
+      if (prototype === BytesPrototype) {
+        const hex = hexOf(value);
+        return "b" + hex.length + ":" + hex;
+      }
       if (prototype !== ObjectPrototype && prototype !== null) {
         throw new ValueError("only plain objects, arrays, Uint8Array, text, bigint, boolean and null are values");
       }
       const names = keys(value);
       if (names.length > ITEMS_MAX) throw new ValueError("a map has more than " + ITEMS_MAX + " entries");
-      const map = create(null);
+      let text = "{";
       for (let index = 0; index < names.length; index++) {
         const name = names[index];
         const item = value[name];
-        if (item !== undefined) map[name] = tag(item, depth + 1, counter);
+        if (item !== undefined) text += keyPrefixOf(name) + write(item, depth + 1);
       }
-      return map;
+      return text + "}";
     }
     default:
       throw new ValueError("a " + typeof value + " is not a value");
   }
 }
-function taggedTree(value) {
-  const counter = { nodes: 0 };
-  const tree = tag(value, 0, counter);
-  charge(counter.nodes);
-  return tree;
+/** A value as wire text; its parts are charged as steps (a getter inside may write values too). */
+function written(value) {
+  const outer = nodes;
+  nodes = 0;
+  try {
+    const text = write(value, 0);
+    charge(nodes);
+    return text;
+  } finally {
+    nodes = outer;
+  }
 }
 
-function enqueue(op, values) {
-  queue[queue.length] = [op, taggedTree(values)];
+/**
+ * written([text, second]) without making the list: the same parts counted and checked in the
+ * same order (the list, the text, then the second item at depth 1).
+ */
+function writtenPair(text, second) {
+  // A text id (most ids): no getter can run, and the parts are three.
+  if (typeof second === "string") {
+    charge(3);
+    return "[s" + text.length + ":" + text + "s" + second.length + ":" + second + "]";
+  }
+  const outer = nodes;
+  nodes = 2;
+  try {
+    if (second === undefined) throw new ValueError("a list holds undefined");
+    const pair = "[s" + text.length + ":" + text + write(second, 1) + "]";
+    charge(nodes);
+    return pair;
+  } finally {
+    nodes = outer;
+  }
 }
-/** One crossing: [stepsLeft, queued writes and events, op, args] → [status, steps, result]. */
-function hostCall(op, values) {
-  const args = taggedTree(values);
+/** written([table, id, value]) without making the list (value is never undefined). */
+function writtenRow(table, id, value) {
+  // A text id and a scalar value (most rows of simple contracts): no getter can run.
+  if (typeof id === "string") {
+    let leaf = null;
+    switch (typeof value) {
+      case "bigint": leaf = "i" + value; break;
+      case "string": leaf = "s" + value.length + ":" + value; break;
+      case "boolean": leaf = value ? "t" : "f"; break;
+      case "object": if (value === null) leaf = "n"; break;
+    }
+    if (leaf !== null) {
+      charge(4);
+      return "[s" + table.length + ":" + table + "s" + id.length + ":" + id + leaf + "]";
+    }
+  }
+  const outer = nodes;
+  nodes = 2;
+  try {
+    const row = "[s" + table.length + ":" + table + write(id, 1) + write(value, 1) + "]";
+    charge(nodes);
+    return row;
+  } finally {
+    nodes = outer;
+  }
+}
+/**
+ * Queues a write (S, D) or an event (E). Its slot is taken before its value is written, as the
+ * tagged-tree builder this replaced took it (\`queue[queue.length] = …\`): an operation a getter
+ * in the value queues is overwritten by this one, or, when the getter made a host call (which
+ * sent and replaced the queue), this one goes into the queue already sent. Kept as it was: the
+ * operations and their gas are part of the chain's history.
+ */
+function enqueueRow(table, id, value) {
+  const slots = queue;
+  const slot = slots.length;
+  slots[slot] = "S" + writtenRow(table, id, value);
+}
+function enqueuePair(letter, text, second) {
+  const slots = queue;
+  const slot = slots.length;
+  slots[slot] = letter + writtenPair(text, second);
+}
+/** The queued operations as one wire text. */
+function queuedText(slots) {
+  let text = "";
+  for (let index = 0; index < slots.length; index++) text += slots[index];
+  return text;
+}
+/** One crossing: steps left, queued writes and events, the operation; the host's answer. */
+function hostCall(letter, args) {
   const batch = queue;
   queue = [];
-  const reply = host(jsonStringify([module.gasGet(), batch, op, args]));
+  const reply = host(gasGet() + ";" + queuedText(batch) + letter + args);
   // No reply: the host could not allocate it in the wasm heap.
   if (typeof reply !== "string") { fatal = "oom"; throw new InternalErrorClass("out of memory"); }
-  const answer = jsonParse(reply, reviver);
-  module.gasSet(answer[1]);
-  if (answer[0] === 0) return answer[2];
-  if (answer[0] === 2) throw OUT_OF_GAS;
-  if (answer[0] === 3) { refusal = answer[2]; throw HOST_REFUSED; }
-  const error = freeze(new LedgerError(answer[2][0], answer[2][1]));
+  if (reply[0] !== "[") {
+    // The new steps alone: no result (negative: out of gas).
+    const steps = +reply;
+    gasSet(steps);
+    if (steps < 0) throw OUT_OF_GAS;
+    return undefined;
+  }
+  const answer = jsonParse(reply);
+  const kind = answer[1];
+  if (kind <= RESULT_KIND_MAX) {
+    gasSet(answer[0]);
+    return received(kind, answer[2], answer[3], answer[4]);
+  }
+  // Refusals went through the tagged reviver, text included: keep what it made of them.
+  const code = revived(answer[2]);
+  const message = revived(answer[3]);
+  gasSet(answer[0]);
+  if (kind === QUEUE_REFUSED) { refusal = [code, message]; throw HOST_REFUSED; }
+  const error = freeze(new LedgerError(code, message));
   apply(weakSetAdd, hostErrors, [error]);
   throw error;
 }
@@ -249,10 +430,10 @@ function textOf(name, what) {
 }
 
 const state = freeze({
-  get(table, id) { return hostCall("get", [textOf(table, "a table"), idOf(id)]); },
-  has(table, id) { return hostCall("has", [textOf(table, "a table"), idOf(id)]); },
-  set(table, id, value) { enqueue("set", [textOf(table, "a table"), idOf(id), value === undefined ? null : value]); },
-  delete(table, id) { enqueue("delete", [textOf(table, "a table"), idOf(id)]); },
+  get(table, id) { return hostCall("g", writtenPair(textOf(table, "a table"), idOf(id))); },
+  has(table, id) { return hostCall("h", writtenPair(textOf(table, "a table"), idOf(id))); },
+  set(table, id, value) { enqueueRow(textOf(table, "a table"), idOf(id), value === undefined ? null : value); },
+  delete(table, id) { enqueuePair("D", textOf(table, "a table"), idOf(id)); },
   scan(table, options) {
     const query = create(null);
     if (options !== undefined && options !== null) {
@@ -260,18 +441,18 @@ const state = freeze({
       if (options.after !== undefined) query.after = idOf(options.after);
       if (options.limit !== undefined) query.limit = options.limit;
     }
-    return hostCall("scan", [textOf(table, "a table"), query]);
+    return hostCall("c", writtenPair(textOf(table, "a table"), query));
   },
 });
 defineProperty(G, "CityLedger", {
   value: freeze({
     state,
-    emit(type, data) { enqueue("emit", [textOf(type, "an event type"), data]); },
+    emit(type, data) { enqueuePair("E", textOf(type, "an event type"), data); },
     call(contract, method, args, options) {
       const readOnly = options !== undefined && options !== null && options.readOnly === true;
-      return hostCall("call", [textOf(contract, "a contract"), textOf(method, "a method"), args === undefined ? null : args, readOnly]);
+      return hostCall("C", written([textOf(contract, "a contract"), textOf(method, "a method"), args === undefined ? null : args, readOnly]));
     },
-    require(permission) { hostCall("require", [textOf(permission, "a permission")]); },
+    require(permission) { hostCall("r", written([textOf(permission, "a permission")])); },
     ContractError,
     hex: hexOf,
   }),
@@ -279,7 +460,6 @@ defineProperty(G, "CityLedger", {
   enumerable: false,
   configurable: false,
 });
-
 /** The block and the caller of the latest invoke (frozen, shared by the calls they stay the same for). */
 let chainId = "";
 let block = null;
@@ -297,7 +477,23 @@ function takeCaller(flat) {
   callerMember = member === null ? null : freeze({ organization: member[0], department: member[1], roles: freeze(member[2]) });
 }
 /** The method's second argument; its tx and caller objects, and their bytes, are made when first read. */
-function contextOf(txIndex, txHashHex, readOnly) {
+/** The hash of the block's transaction at txIndex, asked of the host when a contract first reads it. */
+function txHashHexOf(txIndex) {
+  const reply = host("x" + txIndex);
+  if (typeof reply !== "string") { fatal = "oom"; throw new InternalErrorClass("out of memory"); }
+  return reply;
+}
+// The tx and caller objects are made in functions of their own: the context's getters then
+// capture fewer variables (each one captured is an allocation per call).
+function txOf(txIndex) {
+  let hash = null;
+  return freeze({ get hash() { if (hash === null) hash = bytesOfHex(txHashHexOf(txIndex)); return hash; }, index: BigIntOf(txIndex) });
+}
+function callerOf(keyIdHex, contract, member) {
+  let keyId = null;
+  return freeze({ get keyId() { if (keyId === null) keyId = bytesOfHex(keyIdHex); return keyId; }, keyIdHex, contract, member });
+}
+function contextOf(txIndex, readOnly) {
   const keyIdHex = callerKeyIdHex;
   const contract = callerContract;
   const member = callerMember;
@@ -307,29 +503,26 @@ function contextOf(txIndex, txHashHex, readOnly) {
     chainId,
     readOnly,
     block,
-    get tx() {
-      if (tx === null) {
-        let hash = null;
-        tx = freeze({ get hash() { if (hash === null) hash = bytesOfHex(txHashHex); return hash; }, index: BigIntOf(txIndex) });
-      }
-      return tx;
-    },
-    get caller() {
-      if (caller === null) {
-        let keyId = null;
-        caller = freeze({ get keyId() { if (keyId === null) keyId = bytesOfHex(keyIdHex); return keyId; }, keyIdHex, contract, member });
-      }
-      return caller;
-    },
+    get tx() { if (tx === null) tx = txOf(txIndex); return tx; },
+    get caller() { if (caller === null) caller = callerOf(keyIdHex, contract, member); return caller; },
   });
 }
 
 function messageOf(error) {
   if (error instanceof ErrorBase) {
     const message = error.message;
-    return apply(stringSlice, typeof message === "string" ? message : "", [0, MESSAGE_MAX]);
+    return stringSlice(typeof message === "string" ? message : "", 0, MESSAGE_MAX);
   }
-  return apply(stringSlice, typeof error === "string" ? error : typeof error, [0, MESSAGE_MAX]);
+  return stringSlice(typeof error === "string" ? error : typeof error, 0, MESSAGE_MAX);
+}
+/** Wire text of a failure's detail: [code message] or a message (texts; anything else is n). */
+function detailText(text) {
+  return typeof text === "string" ? "s" + text.length + ":" + text : "n";
+}
+function detailOf(detail) {
+  if (detail === undefined) return "";
+  if (isArray(detail)) return "[" + detailText(detail[0]) + detailText(detail[1]) + "]";
+  return detailText(detail);
 }
 function classify(error) {
   if (error === OUT_OF_GAS) return ["oog"];
@@ -350,48 +543,61 @@ return freeze({
     fatal = null;
     try {
       module = factory(outOfGas, guard, steps);
+      gasGet = module.gasGet;
+      gasSet = module.gasSet;
     } catch (error) {
       const classified = classify(error);
       return jsonStringify([classified[0], -1, classified[1]]);
     }
-    return jsonStringify(["ok", module.gasGet()]);
+    return jsonStringify(["ok", gasGet()]);
   },
   invoke(payload) {
-    // [steps, method, args as tagged JSON, txIndex, txHashHex, readOnly, block, caller]: only the
-    // args need the reviver.
+    // [steps, method, txIndex, readOnly, block, caller, args kind, args payload…]
     const call = jsonParse(payload);
     const method = call[1];
-    const argsJson = call[2];
-    const args = argsJson === "null" ? null : jsonParse(argsJson, reviver);
-    if (call[6] !== 0) takeBlock(call[6]);
-    if (call[7] !== 0) takeCaller(call[7]);
-    const context = contextOf(call[3], call[4], call[5]);
+    const args = received(call[6], call[7], call[8], call[9]);
+    if (call[4] !== 0) takeBlock(call[4]);
+    if (call[5] !== 0) takeCaller(call[5]);
+    const context = contextOf(call[2], call[3]);
     const fatalOuter = fatal;
     const queueOuter = queue;
     fatal = null;
     queue = [];
-    module.gasSet(call[0]);
-    let answer;
+    gasSet(call[0]);
+    let kind = "ok";
+    let data = "";
     try {
       const exports = module.exports;
-      if (!apply(hasOwn, exports, [method]) || typeof exports[method] !== "function") {
-        answer = ["method"];
+      if (!hasOwn(exports, method) || typeof exports[method] !== "function") {
+        kind = "method";
       } else {
         const result = exports[method](args, context);
-        answer = ["ok", null, taggedTree(result === undefined ? null : result)];
+        // A scalar result (most): one part, no getter to run; written() gives the same text and charge.
+        switch (typeof result) {
+          case "bigint": charge(1); data = "i" + result; break;
+          case "string": charge(1); data = "s" + result.length + ":" + result; break;
+          case "boolean": charge(1); data = result ? "t" : "f"; break;
+          case "undefined": charge(1); data = "n"; break;
+          default: data = result === null ? (charge(1), "n") : written(result);
+        }
       }
     } catch (error) {
       const classified = classify(error);
-      answer = [classified[0], null, classified[1]];
+      kind = classified[0];
+      data = detailOf(classified[1]);
     }
     // A finally that returned cannot hide what a catch may not swallow.
-    if (module.gasGet() < 0) answer = ["oog", null];
-    else if (fatal !== null) answer = [fatal, null];
-    answer[1] = module.gasGet();
-    if (answer[0] === "ok") answer[3] = queue;
+    if (gasGet() < 0) {
+      kind = "oog";
+      data = "";
+    } else if (fatal !== null) {
+      kind = fatal;
+      data = "";
+    }
+    const answer = KIND_CODES[kind] + "" + gasGet() + ";" + data + (kind === "ok" ? queuedText(queue) : "");
     fatal = fatalOuter;
     queue = queueOuter;
-    return jsonStringify(answer);
+    return answer;
   },
 });
 })`;

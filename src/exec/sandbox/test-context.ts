@@ -33,6 +33,27 @@ export interface RecordedEvent {
   readonly dataHex: string;
 }
 
+/** An event as recorded: its data's hex is made when read (or serialized), not at every emit. */
+class Recorded implements RecordedEvent {
+  readonly contract: string;
+  readonly type: string;
+  readonly #data: Uint8Array;
+
+  constructor(contract: string, type: string, data: Uint8Array) {
+    this.contract = contract;
+    this.type = type;
+    this.#data = data;
+  }
+
+  get dataHex(): string {
+    return bytesToHex(this.#data);
+  }
+
+  toJSON(): { contract: string; type: string; dataHex: string } {
+    return { contract: this.contract, type: this.type, dataHex: this.dataHex };
+  }
+}
+
 /** A whole test chain's state: `contract/table/idHex` → value bytes. */
 export class TestWorld {
   entries = new Map<string, Uint8Array>();
@@ -73,6 +94,8 @@ export class TestTransaction {
   writes: string[] = [];
   #writeBytes = 0;
   #eventBytes = 0;
+  /** What each write replaced (the world's key and its value before), to roll failed calls back. */
+  readonly #undo: Array<[string, Uint8Array | undefined]> = [];
 
   constructor(world: TestWorld, options: TestTransactionOptions = {}) {
     this.world = world;
@@ -101,14 +124,23 @@ export class TestTransaction {
 
   /** Runs a transaction's call: on failure (or a violation) every write and event is dropped. */
   run(contract: string, method: string, args: Value): Result<Value, ExecutionError> {
-    const before = new Map(this.world.entries);
     const result = this.call(null, contract, method, args, this.options.readOnly ?? false, 1);
     const outcome = this.violation !== null ? fail(this.violation) : result;
     if (!outcome.ok) {
-      this.world.entries = before;
+      this.#rollBack(0);
       this.events = [];
     }
     return outcome;
+  }
+
+  /** Puts back what the writes since the undo log's `length` replaced, latest first. */
+  #rollBack(length: number): void {
+    assert(length <= this.#undo.length, "rolls back to an earlier point");
+    while (this.#undo.length > length) {
+      const [key, value] = this.#undo.pop()!;
+      if (value === undefined) this.world.entries.delete(key);
+      else this.world.entries.set(key, value);
+    }
   }
 
   call(
@@ -125,12 +157,12 @@ export class TestTransaction {
     const contract = this.world.contracts.get(name);
     if (contract === undefined) return fail(new ExecutionError("EXEC_CONTRACT_UNKNOWN", "no such contract"));
     if (!this.charge(GAS_COSTS.callBase)) return fail(this.violation!);
-    const entriesBefore = new Map(this.world.entries);
+    const undoBefore = this.#undo.length;
     const eventsBefore = this.events.length;
     const context = new TestContext(this, name, caller, readOnly, depth);
     const result = contract.execute(context, method, args);
     if (!result.ok || this.violation !== null) {
-      this.world.entries = entriesBefore;
+      this.#rollBack(undoBefore);
       this.events.length = eventsBefore;
     }
     if (this.violation !== null) return fail(this.violation);
@@ -155,6 +187,7 @@ export class TestTransaction {
     }
     const key = `${contract}/${table}/${bytesToHex(id)}`;
     this.writes.push(`${value === null ? "delete" : "set"} ${key}`);
+    this.#undo.push([key, this.world.entries.get(key)]);
     if (value === null) this.world.entries.delete(key);
     else this.world.entries.set(key, value.slice());
   }
@@ -186,7 +219,28 @@ export class TestTransaction {
       this.violate(new ExecutionError("EXEC_EVENTS_TOO_LARGE", "too many event bytes"));
       return;
     }
-    this.events.push({ contract, type, dataHex: bytesToHex(encoded) });
+    this.events.push(new Recorded(contract, type, encoded));
+  }
+}
+
+/** A call's tables: its contract's entries of the world (a class: no closures per call). */
+class TestState implements ContractState {
+  readonly #context: TestContext;
+
+  constructor(context: TestContext) {
+    this.#context = context;
+  }
+
+  get(table: string, id: Uint8Array): Uint8Array | undefined {
+    return this.#context.transaction.read(this.#context.contract, table, id);
+  }
+
+  set(table: string, id: Uint8Array, value: Uint8Array): void {
+    this.#context.transaction.write(this.#context.contract, table, id, value, this.#context.readOnly);
+  }
+
+  delete(table: string, id: Uint8Array): void {
+    this.#context.transaction.write(this.#context.contract, table, id, null, this.#context.readOnly);
   }
 }
 
@@ -200,8 +254,9 @@ class TestContext implements ContractContext {
   readonly state: ContractState;
   readonly caller;
   readonly readOnly: boolean;
-  readonly #tx: TestTransaction;
-  readonly #name: string;
+  readonly transaction: TestTransaction;
+  /** The contract this call runs. */
+  readonly contract: string;
   readonly #depth: number;
 
   constructor(
@@ -211,8 +266,8 @@ class TestContext implements ContractContext {
     readOnly: boolean,
     depth: number,
   ) {
-    this.#tx = tx;
-    this.#name = name;
+    this.transaction = tx;
+    this.contract = name;
     this.#depth = depth;
     this.readOnly = readOnly;
     this.height = tx.options.height ?? 7n;
@@ -227,23 +282,19 @@ class TestContext implements ContractContext {
           ? { organization: "city", department: "works", roles: ["official"] }
           : tx.options.member,
     };
-    this.state = {
-      get: (table, id) => tx.read(name, table, id),
-      set: (table, id, value) => tx.write(name, table, id, value, this.readOnly),
-      delete: (table, id) => tx.write(name, table, id, null, this.readOnly),
-    };
+    this.state = new TestState(this);
   }
 
   get gasRemaining(): bigint {
-    return this.#tx.gasRemaining;
+    return this.transaction.gasRemaining;
   }
 
   chargeGas(amount: bigint): boolean {
-    return this.#tx.charge(amount);
+    return this.transaction.charge(amount);
   }
 
   emit(type: string, data: ValueMap): void {
-    this.#tx.emit(this.#name, type, data, this.readOnly);
+    this.transaction.emit(this.contract, type, data, this.readOnly);
   }
 
   call(
@@ -252,8 +303,8 @@ class TestContext implements ContractContext {
     args: Value,
     options: { readOnly: boolean },
   ): Result<Value, ExecutionError> {
-    return this.#tx.call(
-      this.#name,
+    return this.transaction.call(
+      this.contract,
       contract,
       method,
       args,
@@ -263,7 +314,7 @@ class TestContext implements ContractContext {
   }
 
   require(permission: string): Result<void, ExecutionError> {
-    if (this.#tx.options.permissionsDenied?.includes(permission) === true) {
+    if (this.transaction.options.permissionsDenied?.includes(permission) === true) {
       return fail(
         new ExecutionError("PERMISSION_DENIED", "the caller lacks this permission", { permission }),
       );
