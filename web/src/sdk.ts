@@ -11,6 +11,8 @@ export { decodeNonceValue } from "../../src/exec/nonce.ts";
 // decodes: the portal shows what it proves.
 export { decodeReceipt as decodeExecutionReceipt } from "../../src/exec/receipt.ts";
 export { nonceKeyOf } from "../../src/exec/state-keys.ts";
+// The governance proposal kinds (a list without imports), so the portal names exactly those.
+export { PROPOSAL_KINDS } from "../../src/exec/system/proposal-kinds.ts";
 // The bytes a precommit signs, so the portal can check certificate signatures ahead with WebCrypto.
 export { VOTE_TYPE, voteSigningBytes } from "../../src/ledger/commit.ts";
 export * from "../../src/sdk/index.ts";

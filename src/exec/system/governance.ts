@@ -95,6 +95,7 @@ import {
 } from "../limits.ts";
 import { contractStateKeyOf } from "../state-keys.ts";
 import type { StateReader } from "../state-view.ts";
+import { PROPOSAL_KINDS, type ProposalKind } from "./proposal-kinds.ts";
 import {
   bytesField,
   choiceField,
@@ -125,23 +126,7 @@ export const GOVERNANCE_TABLES = {
   parameter: "parameter",
 } as const;
 
-export const PROPOSAL_KINDS = [
-  "org.add",
-  "org.suspend",
-  "org.reinstate",
-  "org.remove",
-  "org.setAdmins",
-  "validator.set",
-  "contract.deploy",
-  "contract.upgrade",
-  "contract.freeze",
-  "contract.unfreeze",
-  "parameter.set",
-  "permission.set",
-  "permission.clear",
-  "committee.set",
-] as const;
-export type ProposalKind = (typeof PROPOSAL_KINDS)[number];
+export { PROPOSAL_KINDS, type ProposalKind } from "./proposal-kinds.ts";
 
 export const VOTE_CHOICES = ["yes", "no", "abstain"] as const;
 export type VoteChoice = (typeof VOTE_CHOICES)[number];

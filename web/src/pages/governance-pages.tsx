@@ -14,6 +14,7 @@ import {
 import { useI18n } from "../i18n.tsx";
 import type { MessageKey } from "../messages/en.ts";
 import { Link, useLocation } from "../router.tsx";
+import { PROPOSAL_KINDS } from "../sdk.ts";
 
 function TallyBadge(props: { readonly tally: Tally }) {
   const { t } = useI18n();
@@ -25,23 +26,8 @@ function TallyBadge(props: { readonly tally: Tally }) {
   );
 }
 
-/** Proposal kinds with a translated name (src/exec/system/governance.ts PROPOSAL_KINDS). */
-const KNOWN_KINDS: ReadonlySet<string> = new Set([
-  "org.add",
-  "org.suspend",
-  "org.reinstate",
-  "org.remove",
-  "org.setAdmins",
-  "validator.set",
-  "contract.deploy",
-  "contract.upgrade",
-  "contract.freeze",
-  "contract.unfreeze",
-  "parameter.set",
-  "permission.set",
-  "permission.clear",
-  "committee.set",
-]);
+/** Proposal kinds with a translated name: every kind the governance contract knows. */
+const KNOWN_KINDS: ReadonlySet<string> = new Set(PROPOSAL_KINDS);
 
 function kindText(t: (key: MessageKey) => string, kind: string): string {
   return KNOWN_KINDS.has(kind) ? t(`kind.${kind}` as MessageKey) : kind;
