@@ -115,65 +115,73 @@ describe("the web portal in Chromium", {
   let city: DemoCity;
   let seeded: DemoCitySeedResult;
 
-  before(async () => {
-    const buildStarted = performance.now();
-    const built = await ensurePortalBuilt();
-    figures.portalBuildSeconds = built ? (performance.now() - buildStarted) / 1000 : null;
-    mkdirSync(screenshotDirectory, { recursive: true });
-    directory = mkdtempSync(join(tmpdir(), "cityledger-portal-"));
-    // The demo city of `cityledger dev`: its people's keys, its genesis, then its seeded history.
-    city = demoCityKeys(directory, ed25519Suite);
-    const layout = writeNetworkLayout({
-      initialState: (validatorSet) => demoCityInitialState(city, validatorSet),
-      out: directory,
-      validators: 1,
-      chainId: "portal-city",
-      suite: "ed25519",
-      host: "127.0.0.1",
-      p2pPortBase: 0,
-      apiPortBase: 0,
-      genesisTimeMs: BigInt(Date.now()),
-      consensus: { emptyBlockIntervalMs: 500 },
-    });
-    node = await CityLedgerNode.start({
-      config: loadNodeConfig(layout.nodes[0]!.configFile),
-      logger: pino({ level: "silent" }),
-    });
-    const seedStarted = performance.now();
-    seeded = await seedDemoCity(node, city, node.suite, node.chain.chainId);
-    figures.demoCitySeedSeconds = (performance.now() - seedStarted) / 1000;
-    app = await startApi(node, {
-      logger: pino({ level: "silent" }),
-      rateLimit: false,
-      host: "127.0.0.1",
-      port: 0,
-      portalDirectory: PORTAL_DIST_DIRECTORY,
-    });
-    const address = app.server.address();
-    assert.ok(typeof address === "object" && address !== null);
-    baseUrl = `http://127.0.0.1:${address.port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    desktop = await browser.newContext({ viewport: DESKTOP, locale: "en-US", acceptDownloads: true });
-    page = await desktop.newPage();
-    page.on("pageerror", (error) => pageErrors.push(error.message));
-    page.on("console", (message) => {
-      // A 404 is an answer here (no such member, proposal or organization: search and lookups
-      // ask), which Chromium logs as a failed resource; anything else is an error.
-      const notFound = /Failed to load resource: .* 404/.test(message.text());
-      if (message.type() === "error" && !notFound) pageErrors.push(message.text());
-    });
-  });
+  // Explicit bounds: the build, the seeded city and Chromium's start (≈ 20–40 s here), and the
+  // clean-up, each fail by name rather than stalling the run.
+  before(
+    async () => {
+      const buildStarted = performance.now();
+      const built = await ensurePortalBuilt();
+      figures.portalBuildSeconds = built ? (performance.now() - buildStarted) / 1000 : null;
+      mkdirSync(screenshotDirectory, { recursive: true });
+      directory = mkdtempSync(join(tmpdir(), "cityledger-portal-"));
+      // The demo city of `cityledger dev`: its people's keys, its genesis, then its seeded history.
+      city = demoCityKeys(directory, ed25519Suite);
+      const layout = writeNetworkLayout({
+        initialState: (validatorSet) => demoCityInitialState(city, validatorSet),
+        out: directory,
+        validators: 1,
+        chainId: "portal-city",
+        suite: "ed25519",
+        host: "127.0.0.1",
+        p2pPortBase: 0,
+        apiPortBase: 0,
+        genesisTimeMs: BigInt(Date.now()),
+        consensus: { emptyBlockIntervalMs: 500 },
+      });
+      node = await CityLedgerNode.start({
+        config: loadNodeConfig(layout.nodes[0]!.configFile),
+        logger: pino({ level: "silent" }),
+      });
+      const seedStarted = performance.now();
+      seeded = await seedDemoCity(node, city, node.suite, node.chain.chainId);
+      figures.demoCitySeedSeconds = (performance.now() - seedStarted) / 1000;
+      app = await startApi(node, {
+        logger: pino({ level: "silent" }),
+        rateLimit: false,
+        host: "127.0.0.1",
+        port: 0,
+        portalDirectory: PORTAL_DIST_DIRECTORY,
+      });
+      const address = app.server.address();
+      assert.ok(typeof address === "object" && address !== null);
+      baseUrl = `http://127.0.0.1:${address.port}`;
+      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+      desktop = await browser.newContext({ viewport: DESKTOP, locale: "en-US", acceptDownloads: true });
+      page = await desktop.newPage();
+      page.on("pageerror", (error) => pageErrors.push(error.message));
+      page.on("console", (message) => {
+        // A 404 is an answer here (no such member, proposal or organization: search and lookups
+        // ask), which Chromium logs as a failed resource; anything else is an error.
+        const notFound = /Failed to load resource: .* 404/.test(message.text());
+        if (message.type() === "error" && !notFound) pageErrors.push(message.text());
+      });
+    },
+    { timeout: 240_000 },
+  );
 
-  after(async () => {
-    await browser?.close();
-    await app?.close();
-    await node?.stop();
-    rmSync(directory, { recursive: true, force: true });
-    if (Object.keys(figures).length > 0) {
-      mkdirSync(outputDirectory, { recursive: true });
-      writeFileSync(join(outputDirectory, "portal-figures.json"), `${JSON.stringify(figures, null, 2)}\n`);
-    }
-  });
+  after(
+    async () => {
+      await browser?.close();
+      await app?.close();
+      await node?.stop();
+      rmSync(directory, { recursive: true, force: true });
+      if (Object.keys(figures).length > 0) {
+        mkdirSync(outputDirectory, { recursive: true });
+        writeFileSync(join(outputDirectory, "portal-figures.json"), `${JSON.stringify(figures, null, 2)}\n`);
+      }
+    },
+    { timeout: 60_000 },
+  );
 
   it("is served by the node beside the API, with a single-page fallback", async () => {
     const root = await fetch(`${baseUrl}/`);

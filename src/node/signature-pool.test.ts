@@ -98,6 +98,26 @@ describe("signature pool", () => {
     assert.equal(closing.pendingTxs, 0);
   });
 
+  it("gives up on a worker that does not answer in time, and checks its batch on the main thread", async () => {
+    const lost: string[] = [];
+    // A 1 ms deadline: no worker answers 2,000 checks that fast, so each is given up on.
+    const slow = SignaturePool.start("ed25519", 1, {
+      replyTimeoutMs: 1,
+      onWorkerLost: (reason) => lost.push(reason),
+    });
+    try {
+      const verified = await slow.verify(transactions(ed25519Suite, 2_000, 10));
+      assert.equal(verified.length, 2_000);
+      assert.ok(verified.every((flag) => flag === 0));
+      assert.equal(slow.pendingTxs, 0);
+      assert.equal(slow.workers, 0);
+      assert.equal(slow.accepts(8), false);
+      assert.deepEqual(lost, ["signature worker did not answer within 1 ms"]);
+    } finally {
+      await slow.close();
+    }
+  });
+
   it("reports a lost worker and goes on with the others", async () => {
     const lost: string[] = [];
     const fragile = SignaturePool.start("ed25519", 2, { onWorkerLost: (reason) => lost.push(reason) });

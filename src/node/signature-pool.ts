@@ -24,6 +24,15 @@ const SIGNATURE_POOL_CHUNK_TXS_MAX = 256;
  * and checked on the main thread: the pool never queues without bound behind slow workers.
  */
 export const SIGNATURE_POOL_PENDING_TXS_MAX = 50_000;
+/**
+ * How long a worker may take to answer one chunk (256 Ed25519 checks take ≈ 25 ms; a worker's
+ * first chunk also waits for its start, ≈ 0.5–2 s). A worker past it is given up: its chunks are
+ * answered "not verified" and checked on the main thread, so admission never waits on a stuck
+ * thread.
+ */
+export const SIGNATURE_POOL_REPLY_TIMEOUT_MS = 15_000;
+/** `close()` waits at most this long for the threads to end, so a node's stop never hangs on one. */
+export const SIGNATURE_POOL_CLOSE_TIMEOUT_MS = 5_000;
 
 /** The default number of workers: one core is left to the main thread. */
 export function signatureWorkersDefault(): number {
@@ -47,6 +56,7 @@ interface PendingChunk {
   readonly worker: WorkerSlot;
   readonly count: number;
   readonly resolve: (verified: Uint8Array) => void;
+  readonly deadline: NodeJS.Timeout;
 }
 
 interface WorkerSlot {
@@ -57,8 +67,13 @@ interface WorkerSlot {
 }
 
 export interface SignaturePoolEvents {
-  /** A worker failed or exited; its pending batches fall back to the main thread. */
+  /** A worker failed, exited or stopped answering; its pending batches fall back to the main thread. */
   readonly onWorkerLost?: (reason: string) => void;
+}
+
+export interface SignaturePoolOptions extends SignaturePoolEvents {
+  /** Overrides `SIGNATURE_POOL_REPLY_TIMEOUT_MS` (tests). */
+  readonly replyTimeoutMs?: number;
 }
 
 export class SignaturePool {
@@ -68,18 +83,24 @@ export class SignaturePool {
   #pendingTxs = 0;
   #closed = false;
   readonly #events: SignaturePoolEvents;
+  readonly #replyTimeoutMs: number;
 
-  private constructor(events: SignaturePoolEvents) {
-    this.#events = events;
+  private constructor(options: SignaturePoolOptions) {
+    this.#events = options;
+    this.#replyTimeoutMs = options.replyTimeoutMs ?? SIGNATURE_POOL_REPLY_TIMEOUT_MS;
+    assert(
+      Number.isInteger(this.#replyTimeoutMs) && this.#replyTimeoutMs > 0,
+      "reply timeout is a positive number of milliseconds",
+    );
   }
 
   /** Starts `workers` threads verifying with the named suite (0 workers: an empty pool). */
-  static start(suite: SuiteName, workers: number, events: SignaturePoolEvents = {}): SignaturePool {
+  static start(suite: SuiteName, workers: number, options: SignaturePoolOptions = {}): SignaturePool {
     assert(
       Number.isInteger(workers) && workers >= 0 && workers <= SIGNATURE_WORKERS_MAX,
       "worker count in bounds",
     );
-    const pool = new SignaturePool(events);
+    const pool = new SignaturePool(options);
     for (let index = 0; index < workers; index++) pool.#spawn(suite);
     return pool;
   }
@@ -132,13 +153,24 @@ export class SignaturePool {
     return verified;
   }
 
-  /** Stops the workers; batches in flight are answered "not verified". */
+  /**
+   * Stops the workers; batches in flight are answered "not verified". Waits for the threads to
+   * end, at most `SIGNATURE_POOL_CLOSE_TIMEOUT_MS` (they are unreferenced, so a thread that does
+   * not end in time cannot keep the process alive).
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     const slots = this.#slots.splice(0);
     for (const slot of slots) this.#lose(slot, null);
-    await Promise.all(slots.map((slot) => slot.worker.terminate()));
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, SIGNATURE_POOL_CLOSE_TIMEOUT_MS);
+      timer.unref();
+    });
+    const terminated = Promise.all(slots.map((slot) => slot.worker.terminate().catch(() => 0)));
+    await Promise.race([terminated, bound]);
+    clearTimeout(timer);
   }
 
   #spawn(suite: SuiteName): void {
@@ -173,7 +205,9 @@ export class SignaturePool {
     const id = this.#nextId++;
     const count = transactions.length;
     return new Promise<Uint8Array>((resolve) => {
-      this.#pending.set(id, { worker: slot, count, resolve });
+      const deadline = setTimeout(() => this.#giveUp(slot, id), this.#replyTimeoutMs);
+      deadline.unref();
+      this.#pending.set(id, { worker: slot, count, resolve, deadline });
       slot.pendingTxs += count;
       this.#pendingTxs += count;
       const request: SignatureBatchRequest = { id, buffer, offsets };
@@ -190,7 +224,15 @@ export class SignaturePool {
     pending.resolve(reply.verified.length === pending.count ? reply.verified : new Uint8Array(pending.count));
   }
 
+  /** A chunk went unanswered past the deadline: the worker is stuck or starved; stop using it. */
+  #giveUp(slot: WorkerSlot, id: number): void {
+    if (!this.#pending.has(id)) return;
+    this.#lose(slot, `signature worker did not answer within ${this.#replyTimeoutMs} ms`);
+    void slot.worker.terminate().catch(() => 0);
+  }
+
   #settle(pending: PendingChunk): void {
+    clearTimeout(pending.deadline);
     pending.worker.pendingTxs -= pending.count;
     this.#pendingTxs -= pending.count;
     assert(pending.worker.pendingTxs >= 0 && this.#pendingTxs >= 0, "pending counts stay non-negative");
