@@ -91,7 +91,7 @@ export function createNodeMetrics(labels: { readonly node: string; readonly chai
     }),
     signatureChecks: new Counter({
       name: "cityledger_signature_checks_total",
-      help: "Transaction signatures checked at admission, by thread (worker or main)",
+      help: "Transaction signatures checked at admission, by thread: verified on a worker, or checked on the main thread (which also re-checks what a worker could not verify)",
       labelNames: ["thread"] as const,
       registers,
     }),

@@ -396,25 +396,41 @@ export class CityLedgerNode implements NodeService {
     options: { gossip?: boolean } = {},
   ): Promise<SubmitResult[]> {
     const gossip = options.gossip ?? true;
-    // A full pool refuses before any signature check, as a single submit does.
-    if (!this.#signatures.accepts(encodedList.length) || this.mempool.size >= this.config.mempool.txsMax) {
+    // A full pool refuses before any signature check, as a single submit does; a batch too small
+    // for the workers is checked on the main thread. Either goes at once unless a batch is still
+    // on the workers: then it waits its turn, so no batch overtakes one that arrived before it.
+    const onWorkers =
+      this.#signatures.accepts(encodedList.length) && this.mempool.size < this.config.mempool.txsMax;
+    if (!onWorkers && this.#admissionsPending === 0) {
       return Promise.resolve(encodedList.map((encoded) => this.#submit(encoded, gossip, false)));
     }
-    const verified = this.#signatures.verify(encodedList);
+    const verified = onWorkers
+      ? this.#signatures.verify(encodedList)
+      : Promise.resolve(new Uint8Array(encodedList.length));
+    this.#admissionsPending += 1;
     const admitted = this.#admissionTail.then(async () => {
       const flags = await verified;
-      this.metrics.signatureChecks.inc({ thread: "worker" }, encodedList.length);
+      // Counted once: a transaction the worker could not verify is checked (and counted) on the main thread.
+      let verifiedOnWorkers = 0;
+      for (const flag of flags) verifiedOnWorkers += flag;
+      this.metrics.signatureChecks.inc({ thread: "worker" }, verifiedOnWorkers);
       return encodedList.map((encoded, index) => this.#submit(encoded, gossip, flags[index] === 1));
     });
     this.#admissionTail = admitted.then(
-      () => undefined,
-      () => undefined,
+      () => {
+        this.#admissionsPending -= 1;
+      },
+      () => {
+        this.#admissionsPending -= 1;
+      },
     );
     return admitted;
   }
 
   /** The batch admitted last (batches verified on the workers are admitted in arrival order). */
   #admissionTail: Promise<void> = Promise.resolve();
+  /** Batches queued on `#admissionTail` and not yet admitted. */
+  #admissionsPending = 0;
 
   /** `signatureVerified`: a signature worker verified these exact bytes under the chain's suite. */
   #submit(encoded: Uint8Array, gossip: boolean, signatureVerified: boolean): SubmitResult {
