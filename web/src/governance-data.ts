@@ -54,6 +54,32 @@ function textList(record: Json, field: string): readonly string[] {
   });
 }
 
+/**
+ * One read from the node: the reply must be an object (`what` names it in the error otherwise),
+ * and `decode` checks and reads the fields the portal uses.
+ */
+async function readRecord<Result>(
+  reply: Promise<unknown>,
+  what: string,
+  decode: (record: Json) => Result,
+): Promise<Result> {
+  return decode(objectOf(await reply, what));
+}
+
+/** As readRecord, but null when the node has no such record (a lookup, not a failure). */
+async function readRecordOrNull<Result>(
+  reply: Promise<unknown>,
+  what: string,
+  decode: (record: Json) => Result,
+): Promise<Result | null> {
+  try {
+    return await readRecord(reply, what, decode);
+  } catch (error) {
+    if (error instanceof ClientError && error.code === "NOT_FOUND") return null;
+    throw error;
+  }
+}
+
 /** When and by whom a record was made (`created`, `attested`). */
 export interface Moment {
   readonly height: bigint;
@@ -88,8 +114,7 @@ export interface Organization {
   readonly departments: readonly Department[];
 }
 
-function organizationOf(value: unknown): Organization {
-  const record = objectOf(value, "an organization");
+function organizationOf(record: Json): Organization {
   return {
     id: text(record, "id"),
     name: text(record, "name"),
@@ -109,12 +134,13 @@ function organizationOf(value: unknown): Organization {
 }
 
 export async function loadOrganizations(): Promise<readonly Organization[]> {
-  const reply = await client.organizations();
-  return list(objectOf(reply, "the directory"), "organizations").map(organizationOf);
+  return readRecord(client.organizations(), "the directory", (record) =>
+    list(record, "organizations").map((item) => organizationOf(objectOf(item, "an organization"))),
+  );
 }
 
 export async function loadOrganization(id: string): Promise<Organization | null> {
-  return orNullWhenNotFound(async () => organizationOf(await client.organization(id)));
+  return readRecordOrNull(client.organization(id), "an organization", organizationOf);
 }
 
 /** A department and the ones under it, for the tree (city → district → street → community). */
@@ -156,8 +182,7 @@ export interface Member {
 
 /** The membership attested for a key id, or null when no organization attested it. */
 export async function loadMember(keyId: string): Promise<Member | null> {
-  return orNullWhenNotFound(async () => {
-    const record = objectOf(await client.member(keyId), "a member");
+  return readRecordOrNull(client.member(keyId), "a member", (record) => {
     const revoked = record.revoked === undefined ? null : objectOf(record.revoked, "revoked");
     const expiresAtMs = optionalDecimal(record, "expiresAtMs");
     return {
@@ -197,17 +222,14 @@ function seatsOf(record: Json): readonly Seat[] {
 }
 
 export async function loadCommittee(): Promise<Committee | null> {
-  return orNullWhenNotFound(async () => {
-    const record = objectOf(await client.committee(), "the committee");
-    return {
-      seats: seatsOf(record),
-      quorumPercent: decimal(record, "quorumPercent"),
-      thresholdPercent: decimal(record, "thresholdPercent"),
-      votingPeriodMs: decimal(record, "votingPeriodMs"),
-      proposalId: decimal(record, "proposalId"),
-      height: decimal(record, "height"),
-    };
-  });
+  return readRecordOrNull(client.committee(), "the committee", (record) => ({
+    seats: seatsOf(record),
+    quorumPercent: decimal(record, "quorumPercent"),
+    thresholdPercent: decimal(record, "thresholdPercent"),
+    votingPeriodMs: decimal(record, "votingPeriodMs"),
+    proposalId: decimal(record, "proposalId"),
+    height: decimal(record, "height"),
+  }));
 }
 
 export interface Vote {
@@ -250,8 +272,7 @@ export interface Proposal {
   readonly payload: unknown;
 }
 
-function proposalOf(value: unknown): Proposal {
-  const record = objectOf(value, "a proposal");
+function proposalOf(record: Json): Proposal {
   const tally = objectOf(record.tally, "the tally");
   const decidedTimeMs = optionalDecimal(record, "decidedTimeMs");
   return {
@@ -301,17 +322,19 @@ export interface ProposalPage {
 }
 
 export async function loadProposals(from: bigint): Promise<ProposalPage> {
-  const reply = await client.proposals({ from, limit: PROPOSALS_PAGE_SIZE });
-  const record = objectOf(reply, "the proposals page");
-  return {
-    proposals: list(record, "proposals").map(proposalOf),
-    total: decimal(record, "total"),
-    next: optionalDecimal(record, "next"),
-  };
+  return readRecord(
+    client.proposals({ from, limit: PROPOSALS_PAGE_SIZE }),
+    "the proposals page",
+    (record) => ({
+      proposals: list(record, "proposals").map((item) => proposalOf(objectOf(item, "a proposal"))),
+      total: decimal(record, "total"),
+      next: optionalDecimal(record, "next"),
+    }),
+  );
 }
 
 export async function loadProposal(id: bigint): Promise<Proposal | null> {
-  return orNullWhenNotFound(async () => proposalOf(await client.proposal(id)));
+  return readRecordOrNull(client.proposal(id), "a proposal", proposalOf);
 }
 
 export interface ContractSummary {
@@ -347,52 +370,40 @@ export const CONTRACTS_PAGE_SIZE = 50;
 export async function loadContracts(
   from: bigint,
 ): Promise<{ contracts: readonly ContractSummary[]; total: bigint; next: bigint | null }> {
-  const record = objectOf(await client.contracts({ from, limit: CONTRACTS_PAGE_SIZE }), "the contracts");
-  return {
+  return readRecord(client.contracts({ from, limit: CONTRACTS_PAGE_SIZE }), "the contracts", (record) => ({
     contracts: list(record, "contracts").map(contractSummaryOf),
     total: decimal(record, "total"),
     next: optionalDecimal(record, "next"),
-  };
+  }));
 }
 
 export async function loadContract(
   name: string,
 ): Promise<{ active: ContractSummary; versions: readonly ContractVersion[] } | null> {
-  return orNullWhenNotFound(async () => {
-    const reply = await client.contract(name);
-    return {
-      active: contractSummaryOf(reply.active),
-      versions: list(objectOf(reply, "the contract"), "versions").map((value) => {
-        const item = objectOf(value, "a version");
-        return {
-          version: decimal(item, "version"),
-          codeHash: text(item, "codeHash"),
-          deployer: text(item, "deployer"),
-          proposalId: decimal(item, "proposalId"),
-          height: decimal(item, "height"),
-          timeMs: Number(decimal(item, "timeMs")),
-          txHash: text(item, "txHash"),
-        };
-      }),
-    };
-  });
+  return readRecordOrNull(client.contract(name), "the contract", (record) => ({
+    active: contractSummaryOf(record.active),
+    versions: list(record, "versions").map((value) => {
+      const item = objectOf(value, "a version");
+      return {
+        version: decimal(item, "version"),
+        codeHash: text(item, "codeHash"),
+        deployer: text(item, "deployer"),
+        proposalId: decimal(item, "proposalId"),
+        height: decimal(item, "height"),
+        timeMs: Number(decimal(item, "timeMs")),
+        txHash: text(item, "txHash"),
+      };
+    }),
+  }));
 }
 
 /** Chain parameters set by governance, by name. */
 export async function loadParameters(): Promise<readonly (readonly [string, bigint])[]> {
-  const record = objectOf(await client.parameters(), "the parameters");
-  return Object.keys(record)
-    .sort()
-    .map((name) => [name, decimal(record, name)] as const);
-}
-
-async function orNullWhenNotFound<Result>(load: () => Promise<Result>): Promise<Result | null> {
-  try {
-    return await load();
-  } catch (error) {
-    if (error instanceof ClientError && error.code === "NOT_FOUND") return null;
-    throw error;
-  }
+  return readRecord(client.parameters(), "the parameters", (record) =>
+    Object.keys(record)
+      .sort()
+      .map((name) => [name, decimal(record, name)] as const),
+  );
 }
 
 /** A key id typed or pasted: 64 hex characters, any case. */

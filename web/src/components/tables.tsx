@@ -1,36 +1,54 @@
-/** Tables of blocks and transactions (they scroll sideways on a phone rather than squeeze). */
+/**
+ * Tables of the portal's lists: the generic list table the pages share, and the tables of blocks
+ * and transactions (they scroll sideways on a phone rather than squeeze).
+ */
+import type { ReactNode } from "react";
 import type { BlockRow, TransactionRow } from "../chain-data.ts";
 import { useI18n } from "../i18n.tsx";
 import { Link } from "../router.tsx";
 import { Ago, Hash } from "./common.tsx";
 
-export function BlockTable(props: { readonly rows: readonly BlockRow[] }) {
-  const { t, formatNumber } = useI18n();
-  if (props.rows.length === 0) return <p className="muted">{t("blocks.none")}</p>;
+/** One column of a list table: its header and what each row shows in it. */
+export interface ListColumn<Row> {
+  readonly header: string;
+  /** The row's cell; `index` is the row's position in the list (0 first). */
+  readonly cell: (row: Row, index: number) => ReactNode;
+}
+
+/**
+ * A list as a table with a header row and one row per item, or the `empty` message alone when
+ * the list is empty. Without `empty`, an empty list still draws the header: the page shows its own
+ * message around the table (with a pager or a count), or the list is never empty.
+ */
+export function ListTable<Row>(props: {
+  readonly columns: readonly ListColumn<Row>[];
+  readonly rows: readonly Row[];
+  readonly rowKey: (row: Row) => string;
+  readonly empty?: string;
+  /** The table's data-testid, which the browser test finds it by. */
+  readonly testId?: string;
+}) {
+  if (props.rows.length === 0 && props.empty !== undefined) return <p className="muted">{props.empty}</p>;
   return (
     <div className="table-scroll">
-      <table>
+      <table data-testid={props.testId}>
         <thead>
           <tr>
-            <th scope="col">{t("field.height")}</th>
-            <th scope="col">{t("field.hash")}</th>
-            <th scope="col">{t("field.transactions")}</th>
-            <th scope="col">{t("field.time")}</th>
+            {props.columns.map((column, index) => (
+              // biome-ignore lint/suspicious/noArrayIndexKey: the columns never move; their position is their identity.
+              <th key={index} scope="col">
+                {column.header}
+              </th>
+            ))}
           </tr>
         </thead>
         <tbody>
-          {props.rows.map((row) => (
-            <tr key={String(row.height)}>
-              <td>
-                <Link to={`/blocks/${row.height}`}>{formatNumber(row.height)}</Link>
-              </td>
-              <td>
-                <Hash value={row.hash} short />
-              </td>
-              <td>{row.txCount}</td>
-              <td>
-                <Ago timeMs={row.timeMs} />
-              </td>
+          {props.rows.map((row, rowIndex) => (
+            <tr key={props.rowKey(row)}>
+              {props.columns.map((column, index) => (
+                // biome-ignore lint/suspicious/noArrayIndexKey: the columns never move; their position is their identity.
+                <td key={index}>{column.cell(row, rowIndex)}</td>
+              ))}
             </tr>
           ))}
         </tbody>
@@ -39,37 +57,45 @@ export function BlockTable(props: { readonly rows: readonly BlockRow[] }) {
   );
 }
 
+export function BlockTable(props: { readonly rows: readonly BlockRow[] }) {
+  const { t, formatNumber } = useI18n();
+  return (
+    <ListTable
+      rows={props.rows}
+      rowKey={(row) => String(row.height)}
+      empty={t("blocks.none")}
+      columns={[
+        {
+          header: t("field.height"),
+          cell: (row) => <Link to={`/blocks/${row.height}`}>{formatNumber(row.height)}</Link>,
+        },
+        { header: t("field.hash"), cell: (row) => <Hash value={row.hash} short /> },
+        { header: t("field.transactions"), cell: (row) => row.txCount },
+        { header: t("field.time"), cell: (row) => <Ago timeMs={row.timeMs} /> },
+      ]}
+    />
+  );
+}
+
 export function TransactionTable(props: { readonly rows: readonly TransactionRow[] }) {
   const { t, formatNumber } = useI18n();
-  if (props.rows.length === 0) return <p className="muted">{t("transactions.none")}</p>;
   return (
-    <div className="table-scroll">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">{t("field.hash")}</th>
-            <th scope="col">{t("field.block")}</th>
-            <th scope="col">{t("field.indexInBlock")}</th>
-            <th scope="col">{t("field.time")}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.rows.map((row) => (
-            <tr key={row.hash}>
-              <td>
-                <Hash value={row.hash} short to={`/transactions/${row.hash}`} />
-              </td>
-              <td>
-                <Link to={`/blocks/${row.height}`}>{formatNumber(row.height)}</Link>
-              </td>
-              <td>{row.indexInBlock}</td>
-              <td>
-                <Ago timeMs={row.timeMs} />
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <ListTable
+      rows={props.rows}
+      rowKey={(row) => row.hash}
+      empty={t("transactions.none")}
+      columns={[
+        {
+          header: t("field.hash"),
+          cell: (row) => <Hash value={row.hash} short to={`/transactions/${row.hash}`} />,
+        },
+        {
+          header: t("field.block"),
+          cell: (row) => <Link to={`/blocks/${row.height}`}>{formatNumber(row.height)}</Link>,
+        },
+        { header: t("field.indexInBlock"), cell: (row) => row.indexInBlock },
+        { header: t("field.time"), cell: (row) => <Ago timeMs={row.timeMs} /> },
+      ]}
+    />
   );
 }

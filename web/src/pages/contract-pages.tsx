@@ -1,6 +1,7 @@
 /** Deployed contracts: the list with each active version, and every version of one contract. */
 import { Fields, Hash, Page, Pager, Show, useLoad } from "../components/common.tsx";
 import { KeyLink } from "../components/identity.tsx";
+import { ListTable } from "../components/tables.tsx";
 import { CONTRACTS_PAGE_SIZE, loadContract, loadContracts } from "../governance-data.ts";
 import { useI18n } from "../i18n.tsx";
 import { Link, useLocation } from "../router.tsx";
@@ -25,36 +26,32 @@ export function ContractsPage() {
             <p className="muted">{t("contracts.none")}</p>
           ) : (
             <>
-              <div className="table-scroll">
-                <table data-testid="contracts">
-                  <thead>
-                    <tr>
-                      <th scope="col">{t("field.name")}</th>
-                      <th scope="col">{t("contracts.activeVersion")}</th>
-                      <th scope="col">{t("field.codeHash")}</th>
-                      <th scope="col">{t("field.status")}</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {data.contracts.map((contract) => (
-                      <tr key={contract.name}>
-                        <td>
-                          <Link to={`/contracts/${encodeURIComponent(contract.name)}`}>{contract.name}</Link>
-                        </td>
-                        <td>{String(contract.version)}</td>
-                        <td>
-                          <Hash value={contract.codeHash} short />
-                        </td>
-                        <td>
-                          <span className={`badge ${contract.frozen ? "badge-warn" : "badge-ok"}`}>
-                            {contract.frozen ? t("contracts.frozen") : t("contracts.callable")}
-                          </span>
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <ListTable
+                testId="contracts"
+                rows={data.contracts}
+                rowKey={(contract) => contract.name}
+                columns={[
+                  {
+                    header: t("field.name"),
+                    cell: (contract) => (
+                      <Link to={`/contracts/${encodeURIComponent(contract.name)}`}>{contract.name}</Link>
+                    ),
+                  },
+                  { header: t("contracts.activeVersion"), cell: (contract) => String(contract.version) },
+                  {
+                    header: t("field.codeHash"),
+                    cell: (contract) => <Hash value={contract.codeHash} short />,
+                  },
+                  {
+                    header: t("field.status"),
+                    cell: (contract) => (
+                      <span className={`badge ${contract.frozen ? "badge-warn" : "badge-ok"}`}>
+                        {contract.frozen ? t("contracts.frozen") : t("contracts.callable")}
+                      </span>
+                    ),
+                  },
+                ]}
+              />
               <Pager
                 newer={data.next === null ? null : `/contracts?from=${data.next}`}
                 older={previous === null ? null : `/contracts?from=${previous < 0n ? 0n : previous}`}
@@ -100,52 +97,52 @@ export function ContractPage(props: { readonly name: string }) {
               </Link>
             </p>
             <h2>{t("contract.versions", { count: found.versions.length })}</h2>
-            <div className="table-scroll">
-              <table data-testid="contract-versions">
-                <thead>
-                  <tr>
-                    <th scope="col">{t("field.version")}</th>
-                    <th scope="col">{t("field.codeHash")}</th>
-                    <th scope="col">{t("field.deployer")}</th>
-                    <th scope="col">{t("field.proposal")}</th>
-                    <th scope="col">{t("field.height")}</th>
-                    <th scope="col">{t("field.time")}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {found.versions.map((version) => (
-                    <tr key={String(version.version)}>
-                      <td>
-                        {String(version.version)}
-                        {version.version === found.active.version ? (
-                          <span className="tag tag-on">{t("contract.active")}</span>
-                        ) : null}
-                      </td>
-                      <td>
-                        <Hash value={version.codeHash} short />{" "}
-                        <a href={codeUrl(version.codeHash)}>{t("contract.code")}</a>
-                      </td>
-                      <td>
-                        <KeyLink keyId={version.deployer} />
-                      </td>
-                      <td>
-                        {version.proposalId === 0n ? (
-                          t("contract.genesis")
-                        ) : (
-                          <Link to={`/proposals/${version.proposalId}`}>
-                            {t("contract.proposal", { id: version.proposalId })}
-                          </Link>
-                        )}
-                      </td>
-                      <td>
-                        <Link to={`/blocks/${version.height}`}>{formatNumber(version.height)}</Link>
-                      </td>
-                      <td>{formatTime(version.timeMs)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <ListTable
+              testId="contract-versions"
+              rows={found.versions}
+              rowKey={(version) => String(version.version)}
+              columns={[
+                {
+                  header: t("field.version"),
+                  cell: (version) => (
+                    <>
+                      {String(version.version)}
+                      {version.version === found.active.version ? (
+                        <span className="tag tag-on">{t("contract.active")}</span>
+                      ) : null}
+                    </>
+                  ),
+                },
+                {
+                  header: t("field.codeHash"),
+                  cell: (version) => (
+                    <>
+                      <Hash value={version.codeHash} short />{" "}
+                      <a href={codeUrl(version.codeHash)}>{t("contract.code")}</a>
+                    </>
+                  ),
+                },
+                { header: t("field.deployer"), cell: (version) => <KeyLink keyId={version.deployer} /> },
+                {
+                  header: t("field.proposal"),
+                  cell: (version) =>
+                    version.proposalId === 0n ? (
+                      t("contract.genesis")
+                    ) : (
+                      <Link to={`/proposals/${version.proposalId}`}>
+                        {t("contract.proposal", { id: version.proposalId })}
+                      </Link>
+                    ),
+                },
+                {
+                  header: t("field.height"),
+                  cell: (version) => (
+                    <Link to={`/blocks/${version.height}`}>{formatNumber(version.height)}</Link>
+                  ),
+                },
+                { header: t("field.time"), cell: (version) => formatTime(version.timeMs) },
+              ]}
+            />
           </Page>
         )
       }

@@ -2,6 +2,7 @@
 import { type FormEvent, useState } from "react";
 import { client } from "../api.ts";
 import { Hash, Page, Pager, Show, useLoad } from "../components/common.tsx";
+import { ListTable } from "../components/tables.tsx";
 import { loadContract, loadMember, loadOrganization, loadProposal } from "../governance-data.ts";
 import { useI18n } from "../i18n.tsx";
 import { useLiveChain } from "../live.ts";
@@ -30,6 +31,8 @@ export function ValidatorsPage() {
         {({ validators, status }) => {
           const total = BigInt(validators.totalPower);
           const suite = portableSuiteByName(validators.validatorSet.suite as SuiteName);
+          const keyIdText = (publicKeyHex: string) =>
+            bytesToHex(keyIdOf(suite, hexToBytesOrNull(publicKeyHex) ?? new Uint8Array()));
           return (
             <>
               <p className="muted small">
@@ -40,41 +43,35 @@ export function ValidatorsPage() {
                 })}{" "}
                 <Hash value={validators.validatorSetHash} short />
               </p>
-              <div className="table-scroll">
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">{t("field.keyId")}</th>
-                      <th scope="col">{t("field.publicKey")}</th>
-                      <th scope="col">{t("field.power")}</th>
-                      <th scope="col">{t("field.share")}</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {validators.validatorSet.validators.map((validator) => {
-                      const publicKey = hexToBytesOrNull(validator.publicKey) ?? new Uint8Array();
-                      const power = BigInt(validator.power);
-                      return (
-                        <tr key={validator.publicKey}>
-                          <td>
-                            <Hash value={bytesToHex(keyIdOf(suite, publicKey))} short />
-                            {validator.publicKey === status.nodePublicKey ? (
-                              <span className="tag">{t("validators.thisNode")}</span>
-                            ) : null}
-                          </td>
-                          <td>
-                            <Hash value={validator.publicKey} short />
-                          </td>
-                          <td>{formatNumber(power)}</td>
-                          <td>
-                            {total === 0n ? "–" : `${(Number((power * 10_000n) / total) / 100).toFixed(2)} %`}
-                          </td>
-                        </tr>
-                      );
-                    })}
-                  </tbody>
-                </table>
-              </div>
+              <ListTable
+                rows={validators.validatorSet.validators}
+                rowKey={(validator) => validator.publicKey}
+                columns={[
+                  {
+                    header: t("field.keyId"),
+                    cell: (validator) => (
+                      <>
+                        <Hash value={keyIdText(validator.publicKey)} short />
+                        {validator.publicKey === status.nodePublicKey ? (
+                          <span className="tag">{t("validators.thisNode")}</span>
+                        ) : null}
+                      </>
+                    ),
+                  },
+                  {
+                    header: t("field.publicKey"),
+                    cell: (validator) => <Hash value={validator.publicKey} short />,
+                  },
+                  { header: t("field.power"), cell: (validator) => formatNumber(BigInt(validator.power)) },
+                  {
+                    header: t("field.share"),
+                    cell: (validator) =>
+                      total === 0n
+                        ? "–"
+                        : `${(Number((BigInt(validator.power) * 10_000n) / total) / 100).toFixed(2)} %`,
+                  },
+                ]}
+              />
             </>
           );
         }}

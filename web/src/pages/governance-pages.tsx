@@ -1,6 +1,7 @@
 /** The governance committee, proposals (list and detail with the votes), and chain parameters. */
 import { Fields, Hash, Page, Pager, Show, useLoad } from "../components/common.tsx";
 import { KeyLink, StatusBadge } from "../components/identity.tsx";
+import { ListTable } from "../components/tables.tsx";
 import {
   type Committee,
   loadCommittee,
@@ -59,28 +60,15 @@ function CommitteeSection(props: { readonly committee: Committee | null }) {
           </Link>
         )}
       </p>
-      <div className="table-scroll">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{t("field.seat")}</th>
-              <th scope="col">{t("field.keyId")}</th>
-              <th scope="col">{t("field.weight")}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {committee.seats.map((seat, index) => (
-              <tr key={seat.keyId}>
-                <td>{index + 1}</td>
-                <td>
-                  <KeyLink keyId={seat.keyId} />
-                </td>
-                <td>{formatNumber(seat.weight)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <ListTable
+        rows={committee.seats}
+        rowKey={(seat) => seat.keyId}
+        columns={[
+          { header: t("field.seat"), cell: (_seat, index) => index + 1 },
+          { header: t("field.keyId"), cell: (seat) => <KeyLink keyId={seat.keyId} /> },
+          { header: t("field.weight"), cell: (seat) => formatNumber(seat.weight) },
+        ]}
+      />
     </section>
   );
 }
@@ -88,40 +76,25 @@ function CommitteeSection(props: { readonly committee: Committee | null }) {
 function ProposalTable(props: { readonly proposals: readonly Proposal[] }) {
   const { t, formatTime } = useI18n();
   return (
-    <div className="table-scroll">
-      <table data-testid="proposals">
-        <thead>
-          <tr>
-            <th scope="col">#</th>
-            <th scope="col">{t("field.title")}</th>
-            <th scope="col">{t("field.kind")}</th>
-            <th scope="col">{t("field.status")}</th>
-            <th scope="col">{t("field.votes")}</th>
-            <th scope="col">{t("field.time")}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.proposals.map((proposal) => (
-            <tr key={String(proposal.id)}>
-              <td>
-                <Link to={`/proposals/${proposal.id}`}>{String(proposal.id)}</Link>
-              </td>
-              <td>
-                <Link to={`/proposals/${proposal.id}`}>{proposal.title}</Link>
-              </td>
-              <td>{kindText(t, proposal.kind)}</td>
-              <td>
-                <StatusBadge status={proposal.status} />
-              </td>
-              <td>
-                <TallyBadge tally={proposal.tally} />
-              </td>
-              <td>{formatTime(proposal.timeMs)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <ListTable
+      testId="proposals"
+      rows={props.proposals}
+      rowKey={(proposal) => String(proposal.id)}
+      columns={[
+        {
+          header: "#",
+          cell: (proposal) => <Link to={`/proposals/${proposal.id}`}>{String(proposal.id)}</Link>,
+        },
+        {
+          header: t("field.title"),
+          cell: (proposal) => <Link to={`/proposals/${proposal.id}`}>{proposal.title}</Link>,
+        },
+        { header: t("field.kind"), cell: (proposal) => kindText(t, proposal.kind) },
+        { header: t("field.status"), cell: (proposal) => <StatusBadge status={proposal.status} /> },
+        { header: t("field.votes"), cell: (proposal) => <TallyBadge tally={proposal.tally} /> },
+        { header: t("field.time"), cell: (proposal) => formatTime(proposal.timeMs) },
+      ]}
+    />
   );
 }
 
@@ -310,32 +283,18 @@ export function ParametersPage() {
   return (
     <Page title={t("parameters.title")} lead={t("parameters.lead")}>
       <Show loaded={parameters}>
-        {(list) =>
-          list.length === 0 ? (
-            <p className="muted">{t("parameters.none")}</p>
-          ) : (
-            <div className="table-scroll">
-              <table data-testid="parameters">
-                <thead>
-                  <tr>
-                    <th scope="col">{t("field.name")}</th>
-                    <th scope="col">{t("field.value")}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {list.map(([name, value]) => (
-                    <tr key={name}>
-                      <td>
-                        <code>{name}</code>
-                      </td>
-                      <td>{formatNumber(value)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )
-        }
+        {(list) => (
+          <ListTable
+            testId="parameters"
+            rows={list}
+            rowKey={([name]) => name}
+            empty={t("parameters.none")}
+            columns={[
+              { header: t("field.name"), cell: ([name]) => <code>{name}</code> },
+              { header: t("field.value"), cell: ([, value]) => formatNumber(value) },
+            ]}
+          />
+        )}
       </Show>
     </Page>
   );

@@ -2,6 +2,7 @@
 import { type FormEvent, useState } from "react";
 import { Ago, Fields, Hash, Page, Show, useLoad } from "../components/common.tsx";
 import { KeyLink, RoleTags, StatusBadge } from "../components/identity.tsx";
+import { ListTable } from "../components/tables.tsx";
 import {
   type DepartmentNode,
   departmentTree,
@@ -21,42 +22,29 @@ export function OrganizationsPage() {
   return (
     <Page title={t("organizations.title")} lead={t("organizations.lead")}>
       <Show loaded={organizations}>
-        {(list) =>
-          list.length === 0 ? (
-            <p className="muted">{t("organizations.none")}</p>
-          ) : (
-            <div className="table-scroll">
-              <table data-testid="organizations">
-                <thead>
-                  <tr>
-                    <th scope="col">{t("field.organization")}</th>
-                    <th scope="col">{t("field.id")}</th>
-                    <th scope="col">{t("field.status")}</th>
-                    <th scope="col">{t("field.departments")}</th>
-                    <th scope="col">{t("field.admins")}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {list.map((organization) => (
-                    <tr key={organization.id}>
-                      <td>
-                        <Link to={`/organizations/${organization.id}`}>{organization.name}</Link>
-                      </td>
-                      <td>
-                        <code>{organization.id}</code>
-                      </td>
-                      <td>
-                        <StatusBadge status={organization.status} />
-                      </td>
-                      <td>{organization.departments.length}</td>
-                      <td>{organization.admins.length}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )
-        }
+        {(list) => (
+          <ListTable
+            testId="organizations"
+            rows={list}
+            rowKey={(organization) => organization.id}
+            empty={t("organizations.none")}
+            columns={[
+              {
+                header: t("field.organization"),
+                cell: (organization) => (
+                  <Link to={`/organizations/${organization.id}`}>{organization.name}</Link>
+                ),
+              },
+              { header: t("field.id"), cell: (organization) => <code>{organization.id}</code> },
+              {
+                header: t("field.status"),
+                cell: (organization) => <StatusBadge status={organization.status} />,
+              },
+              { header: t("field.departments"), cell: (organization) => organization.departments.length },
+              { header: t("field.admins"), cell: (organization) => organization.admins.length },
+            ]}
+          />
+        )}
       </Show>
     </Page>
   );
