@@ -6,7 +6,9 @@
  */
 import { createPublicKey, verify as nodeVerify } from "node:crypto";
 import { cpus } from "node:os";
+import sodium from "sodium-native";
 import { ed25519Suite, type SignatureSuite, sha256, sm2Sm3Suite } from "../src/crypto/index.ts";
+import { nativeSha256 } from "../src/crypto/native-sha256.ts";
 import { ed25519PortableSuite } from "../src/crypto/portable/ed25519-suite.ts";
 import { sha256 as portableSha256 } from "../src/crypto/portable/sha256.ts";
 import {
@@ -127,11 +129,21 @@ function benchTransactions(): void {
 // --- hashing baseline ---------------------------------------------------------------------
 function benchHashing(): void {
   const node = new Uint8Array(65).fill(1);
+  const digest = Buffer.alloc(32);
+  const nodeBuffer = Buffer.from(node);
+  // The node's SHA-256 (src/crypto/sha256.ts) beside libsodium's, its fallback, and noble's.
   report(
-    measure("sha256 65 B (libsodium)", () => sha256(node), { roundMs }),
+    measure(
+      `sha256 65 B (${nativeSha256 === null ? "libsodium" : "OpenSSL, native/sha256"})`,
+      () => sha256(node),
+      {
+        roundMs,
+      },
+    ),
     undefined,
-    measure("sha256 65 B (noble, portable)", () => portableSha256(node), { roundMs }),
+    measure("sha256 65 B (libsodium)", () => sodium.crypto_hash_sha256(digest, nodeBuffer), { roundMs }),
   );
+  report(measure("sha256 65 B (noble, portable)", () => portableSha256(node), { roundMs }));
 }
 
 // --- transparency log ---------------------------------------------------------------------

@@ -23,6 +23,8 @@ export { sm2Sm3Suite } from "./sm2-sm3.ts";
 export { sm3 } from "./sm3.ts";
 export {
   type HashFunction,
+  type HashIntoFunction,
+  hashIntoOf,
   type KeyPair,
   type SignatureSuite,
   SUITE_CODES,

@@ -9,6 +9,18 @@
 /** A cryptographic hash: bytes in, a fixed-size digest out (32 bytes for every suite we ship). */
 export type HashFunction = (data: Uint8Array) => Uint8Array;
 
+/** Writes the digest of `input` into output[outputOffset, outputOffset + 32), allocating nothing. */
+export type HashIntoFunction = (output: Uint8Array, outputOffset: number, input: Uint8Array) => void;
+
+/**
+ * The `into` a HashFunction may carry (the node's SHA-256 does): Merkle code that hashes many
+ * small inputs uses it to skip a digest allocation per hash. Same digests either way.
+ */
+export function hashIntoOf(hash: HashFunction): HashIntoFunction | undefined {
+  const into = (hash as HashFunction & { readonly into?: unknown }).into;
+  return typeof into === "function" ? (into as HashIntoFunction) : undefined;
+}
+
 export type SuiteName = "ed25519" | "sm2-sm3";
 
 /** The byte that names a suite inside encoded structures (docs/PROTOCOL.md, "Suites"). */

@@ -20,7 +20,7 @@
  */
 import { assert, equalBytes, LOG_PROOF_HASHES_MAX, LOG_SIZE_MAX } from "../base/index.ts";
 import { sha256 } from "../crypto/portable/sha256.ts";
-import type { HashFunction } from "../crypto/suite.ts";
+import { type HashFunction, type HashIntoFunction, hashIntoOf } from "../crypto/suite.ts";
 
 /** Bytes of every hash of the log: leaf and node hashes, roots and proof elements. */
 export const LOG_HASH_BYTES = 32;
@@ -81,6 +81,24 @@ export function hashChildren(left: Uint8Array, right: Uint8Array, hash: HashFunc
   const digest = hash(nodeInput);
   assert(digest.length === LOG_HASH_BYTES, "hashChildren: the hash function must give 32-byte digests");
   return digest;
+}
+
+/** Where `hashChildrenInto` writes: valid until its next call (callers copy what they keep). */
+const childrenDigestScratch = new Uint8Array(LOG_HASH_BYTES);
+
+/**
+ * hashChildren through a hash's `into`: the digest lands in one scratch array that is returned
+ * and overwritten by the next call. `left` or `right` may be that scratch: both are copied into
+ * the input before the digest is written.
+ */
+function hashChildrenInto(left: Uint8Array, right: Uint8Array, into: HashIntoFunction): Uint8Array {
+  assert(left.length === LOG_HASH_BYTES, "hashChildren: left must be a 32-byte hash");
+  assert(right.length === LOG_HASH_BYTES, "hashChildren: right must be a 32-byte hash");
+  nodeInput[0] = NODE_PREFIX;
+  nodeInput.set(left, 1);
+  nodeInput.set(right, 1 + LOG_HASH_BYTES);
+  into(childrenDigestScratch, 0, nodeInput);
+  return childrenDigestScratch;
 }
 
 /** MTH of the empty list: `HASH("")`. */
@@ -147,6 +165,13 @@ export function verifyInclusionOfLeafHash(
   if (!isLogHash(leafHash) || !isLogHash(root) || !isLogProof(proof)) return false;
   if (!isLogSize(index) || !isLogSize(size)) return false;
   if (index >= size) return false;
+  // A hash that writes into a buffer (the node's SHA-256) hashes each level into one scratch
+  // digest instead of a new array per level; the same digests either way.
+  const into = hashIntoOf(hash);
+  const combine =
+    into === undefined
+      ? (left: Uint8Array, right: Uint8Array) => hashChildren(left, right, hash)
+      : (left: Uint8Array, right: Uint8Array) => hashChildrenInto(left, right, into);
   // RFC 9162 2.1.3.2, with its names: `fn` is the node of the path, `sn` the last node of its
   // level. Both stay safe integers, so halving with division is exact.
   let fn = index;
@@ -156,13 +181,13 @@ export function verifyInclusionOfLeafHash(
     const element = proof[position]!;
     if (sn === 0) return false;
     if (fn % 2 === 1 || fn === sn) {
-      computed = hashChildren(element, computed, hash);
+      computed = combine(element, computed);
       while (fn % 2 === 0 && fn !== 0) {
         fn = fn / 2;
         sn = Math.floor(sn / 2);
       }
     } else {
-      computed = hashChildren(computed, element, hash);
+      computed = combine(computed, element);
     }
     fn = Math.floor(fn / 2);
     sn = Math.floor(sn / 2);

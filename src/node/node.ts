@@ -16,6 +16,7 @@ import { CityLedgerError, type Result } from "../base/errors.ts";
 import { BLOCK_EVIDENCE_MAX, BLOCK_SIZE_BYTES_MAX } from "../base/limits.ts";
 import { type ConsensusValue, suiteSigner } from "../consensus/index.ts";
 import { ed25519Suite, type SignatureSuite } from "../crypto/index.ts";
+import { SHA256_IMPLEMENTATION } from "../crypto/sha256.ts";
 import {
   checkInitialState,
   checkTransactionAdmission,
@@ -308,6 +309,7 @@ export class CityLedgerNode implements NodeService {
         height: chain.height.toString(),
         validator: node.status().validator,
         nodeKey: bytesToHex(nodeKey.publicKey),
+        sha256: SHA256_IMPLEMENTATION,
       },
       "node started",
     );

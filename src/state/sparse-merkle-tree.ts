@@ -44,15 +44,15 @@
  * A node read into the cache is checked against its hash first (STATE_NODE_CORRUPT otherwise). A
  * batch changes the cache in place; when it fails (a node missing or corrupt, or `putBatch`
  * throwing) the cache is dropped, to be read again from the store, so tree and store stay as they
- * were. Hashing goes through src/crypto: `sha256Into` for the native SHA-256, writing into the
- * tree's buffers, and the injected HashFunction plus a copy for any other hash (SM3).
+ * were. Hashing goes through src/crypto: a hash's `into` where it has one (the node's SHA-256),
+ * writing into the tree's buffers, and the HashFunction plus a copy for any other hash (SM3).
  * @module
  */
 import { assert } from "../base/assert.ts";
 import { bytesToHex } from "../base/bytes.ts";
 import { STATE_BATCH_UPDATES_MAX, STATE_VALUE_BYTES_MAX } from "../base/limits.ts";
-import { sha256 as nativeSha256, sha256Into } from "../crypto/sha256.ts";
-import type { HashFunction } from "../crypto/suite.ts";
+import { sha256 as nativeSha256 } from "../crypto/sha256.ts";
+import { type HashFunction, type HashIntoFunction, hashIntoOf } from "../crypto/suite.ts";
 import { StateError, StateErrorCode } from "./errors.ts";
 import {
   bodyOffsetOf,
@@ -119,12 +119,11 @@ export interface SparseMerkleTreeOptions {
 }
 
 /** Writes HASH(input) into output[outputOffset, outputOffset + 32) without allocating a digest. */
-type HashIntoFunction = (output: Uint8Array, outputOffset: number, input: Uint8Array) => void;
-
-function hashIntoOf(hash: HashFunction): HashIntoFunction {
-  // The native SHA-256 writes into the tree's buffers directly; any other hash (SM3, a portable
-  // SHA-256) goes through its HashFunction and a copy.
-  if (hash === nativeSha256) return sha256Into;
+function treeHashIntoOf(hash: HashFunction): HashIntoFunction {
+  // A hash that writes into a buffer (the node's SHA-256) writes into the tree's buffers
+  // directly; any other (SM3, a portable SHA-256) goes through its HashFunction and a copy.
+  const into = hashIntoOf(hash);
+  if (into !== undefined) return into;
   return (output, outputOffset, input) => {
     const digest = hash(input);
     assert(digest.length === STATE_HASH_BYTES, "state hash must give 32 bytes");
@@ -252,7 +251,7 @@ export class SparseMerkleTree {
 
   constructor(options: SparseMerkleTreeOptions = {}) {
     this.#store = options.store ?? new MemoryStateNodeStore();
-    this.#hashInto = hashIntoOf(options.hash ?? nativeSha256);
+    this.#hashInto = treeHashIntoOf(options.hash ?? nativeSha256);
     if (options.root === undefined) {
       this.#root = new Uint8Array(STATE_HASH_BYTES);
     } else {
