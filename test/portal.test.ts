@@ -224,6 +224,27 @@ describe("the web portal in Chromium", {
     figures.firstContentfulPaintMs = paint === null ? null : Math.round(paint);
     figures.timeToStatusShownMs = Math.round(statusShownMs);
     await page.getByText("Live: new blocks appear").waitFor({ timeout: 10_000 });
+    // New blocks update the status in place: the height moves on, and "Loading" never comes back.
+    const heightBefore = await page.getByTestId("chain-height").textContent();
+    await page.evaluate(() => {
+      const seen = { loading: 0 };
+      (window as unknown as { loadingSeen: typeof seen }).loadingSeen = seen;
+      new MutationObserver(() => {
+        if (document.querySelector('main [data-testid="loading"]') !== null) seen.loading += 1;
+      }).observe(document.querySelector("main")!, { childList: true, subtree: true });
+    });
+    await page.waitForFunction(
+      (before) => document.querySelector('[data-testid="chain-height"]')?.textContent !== before,
+      heightBefore,
+      { timeout: 15_000 },
+    );
+    assert.equal(
+      await page.evaluate(
+        () => (window as unknown as { loadingSeen: { loading: number } }).loadingSeen.loading,
+      ),
+      0,
+      "the status stays on screen while it reloads",
+    );
     await screenshot(page, "desktop-status");
     assert.deepEqual(await seriousAccessibilityIssues(page), []);
 
@@ -589,7 +610,11 @@ describe("the web portal in Chromium", {
       for (const [name, path] of routes) {
         await phonePage.goto(`${baseUrl}${path}`);
         await phonePage.locator("main h1").waitFor();
-        await phonePage.waitForLoadState("networkidle");
+        // Every part of the page has loaded ("networkidle" never comes on the status page: it
+        // reloads the status at each block, every 500 ms on this chain).
+        await phonePage.waitForFunction(
+          () => document.querySelector('main [data-testid="loading"]') === null,
+        );
         const overflow = await phonePage.evaluate(
           () => document.documentElement.scrollWidth - window.innerWidth,
         );

@@ -9,13 +9,22 @@ export type Loaded<Data> =
   | { readonly state: "failed"; readonly error: Error }
   | { readonly state: "ready"; readonly data: Data };
 
-/** Runs `load` when the dependencies change; a stale answer never overwrites a newer one. */
-export function useLoad<Data>(load: () => Promise<Data>, dependencies: DependencyList): Loaded<Data> {
+/**
+ * Runs `load` when the dependencies change; a stale answer never overwrites a newer one.
+ * `keepWhileReloading`: a reload of the same thing (the chain status at each new block) keeps
+ * showing what was loaded until the new answer arrives, instead of flashing "Loading" each time.
+ */
+export function useLoad<Data>(
+  load: () => Promise<Data>,
+  dependencies: DependencyList,
+  options: { readonly keepWhileReloading?: boolean } = {},
+): Loaded<Data> {
   const [loaded, setLoaded] = useState<Loaded<Data>>({ state: "loading" });
+  const keepWhileReloading = options.keepWhileReloading === true;
   // biome-ignore lint/correctness/useExhaustiveDependencies: the caller names what `load` depends on.
   useEffect(() => {
     let current = true;
-    setLoaded({ state: "loading" });
+    if (!keepWhileReloading) setLoaded({ state: "loading" });
     load().then(
       (data) => current && setLoaded({ state: "ready", data }),
       (error: unknown) =>
@@ -50,7 +59,7 @@ export function Show<Data>(props: {
   const { t } = useI18n();
   if (props.loaded.state === "loading") {
     return (
-      <p className="muted" role="status">
+      <p className="muted" role="status" data-testid="loading">
         {t("common.loading")}
       </p>
     );

@@ -14,8 +14,9 @@ export function StatusPage() {
   const { t, formatNumber } = useI18n();
   const live = useLiveChain();
   const newestLive = live.blocks[0]?.height ?? null;
-  // Reload the status when a block arrives; the first load does not wait for one.
-  const status = useLoad(() => client.status(), [newestLive]);
+  // Reload the status when a block arrives (the first load does not wait for one), showing the
+  // last status meanwhile: a busy chain commits several blocks a second.
+  const status = useLoad(() => client.status(), [newestLive], { keepWhileReloading: true });
   const validators = useLoad(() => client.validators(), []);
   const loadedBlocks = useLoad(async () => {
     const latest = await client.status();
