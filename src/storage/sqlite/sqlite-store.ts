@@ -71,6 +71,15 @@ import {
 import { senderMatches } from "../transaction-index.ts";
 import { TailIndex } from "./deferred-index.ts";
 import { SQLITE_MIGRATIONS } from "./migrations.ts";
+import { RowBatchInsert } from "./row-batch.ts";
+
+/** The rows a block writes many at a time. */
+interface RowBatches {
+  readonly transactions: RowBatchInsert;
+  readonly receipts: RowBatchInsert;
+  readonly events: RowBatchInsert;
+  readonly logNodes: RowBatchInsert;
+}
 
 export interface SqliteStoreOptions {
   /** Create the file when it does not exist (default true; `store verify` passes false). */
@@ -262,6 +271,7 @@ export class SqliteStore implements Store {
   readonly path: string;
   readonly #database: Database.Database;
   readonly #statements: Record<string, Statement>;
+  readonly #rowBatches: RowBatches;
   /** Committed name ids (contracts, event types); filled only after a commit succeeded. */
   readonly #nameIds = new Map<string, number>();
   readonly #namesById = new Map<number, string>();
@@ -296,6 +306,20 @@ export class SqliteStore implements Store {
     this.path = path;
     this.hash = hash;
     const prepare = (sql: string): Statement => database.prepare(sql);
+    this.#rowBatches = {
+      transactions: new RowBatchInsert(
+        database,
+        "transactions (log_index, height, index_in_block, hash_prefix, sender_prefix, contract_id, hash, encoded)",
+        8,
+      ),
+      receipts: new RowBatchInsert(database, "receipts (log_index, encoded)", 2),
+      events: new RowBatchInsert(
+        database,
+        "events (log_index, event_index, type_id, contract_id, event_key, key_prefix, data)",
+        7,
+      ),
+      logNodes: new RowBatchInsert(database, "log_nodes (level, idx, hash)", 3),
+    };
     this.#statements = {
       metadataGet: prepare("SELECT value FROM chain_metadata WHERE key = ?"),
       metadataPut: prepare(
@@ -304,23 +328,15 @@ export class SqliteStore implements Store {
       blockInsert: prepare(
         "INSERT INTO blocks (height, hash_prefix, hash, header, evidence, first_log_index, tx_count, receipts_stored) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
       ),
-      receiptInsert: prepare("INSERT INTO receipts (log_index, encoded) VALUES (?, ?)"),
       receiptRange: prepare(
         "SELECT log_index, encoded FROM receipts WHERE log_index >= ? AND log_index < ? ORDER BY log_index",
       ),
       receiptByLogIndex: prepare("SELECT encoded FROM receipts WHERE log_index = ?"),
       certificateInsert: prepare("INSERT INTO certificates (height, certificate) VALUES (?, ?)"),
       certificateReplace: prepare("UPDATE certificates SET certificate = ? WHERE height = ?"),
-      transactionInsert: prepare(
-        "INSERT INTO transactions (log_index, height, index_in_block, hash_prefix, sender_prefix, contract_id, hash, encoded) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-      ),
       nameSelect: prepare("SELECT id FROM names WHERE name = ?"),
       nameById: prepare("SELECT name FROM names WHERE id = ?"),
       nameInsert: prepare("INSERT INTO names (name) VALUES (?)"),
-      eventInsert: prepare(
-        "INSERT INTO events (log_index, event_index, type_id, contract_id, event_key, key_prefix, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      ),
-      logNodeInsert: prepare("INSERT INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)"),
       stateNodeInsert: prepare("INSERT INTO state_nodes (hash_prefix, node) VALUES (?, ?)"),
       blockByHeight: prepare(
         "SELECT height, hash, header, evidence, first_log_index, tx_count, receipts_stored FROM blocks WHERE height = ?",
@@ -377,6 +393,12 @@ export class SqliteStore implements Store {
     this.#statements.nameSelect!.pluck();
     this.#statements.nameById!.pluck();
     this.#loadTails();
+  }
+
+  /** The block's multi-row inserts (row-batch.ts); the store must be open. */
+  #rowBatchesOpen(): RowBatches {
+    if (this.#closed) throw new StoreError("STORE_CLOSED", "the store is closed");
+    return this.#rowBatches;
   }
 
   #statement(name: string): Statement {
@@ -590,44 +612,44 @@ export class SqliteStore implements Store {
       const replaced = this.#statement("certificateReplace").run(checked.previousCertificate, height - 1n);
       assert(replaced.changes === 1, "the block below has a certificate to replace");
     }
-    const transactionInsert = this.#statement("transactionInsert");
     const written: WrittenRows = { hashPrefixes: [], senderPrefixes: [], statePrefixes: [], stateIds: [] };
-    for (let index = 0; index < batch.transactions.length; index++) {
+    for (const entry of batch.transactions) {
+      written.hashPrefixes.push(hashPrefixOf(entry.hash));
+      written.senderPrefixes.push(hashPrefixOf(entry.senderKeyId));
+    }
+    const rowBatches = this.#rowBatchesOpen();
+    rowBatches.transactions.insert(batch.transactions.length, (parameters, offset, index) => {
       const entry = batch.transactions[index]!;
-      const hashPrefix = hashPrefixOf(entry.hash);
-      const senderPrefix = hashPrefixOf(entry.senderKeyId);
-      transactionInsert.run(
-        checked.firstLogIndex + index,
-        height,
-        index,
-        hashPrefix,
-        senderPrefix,
-        this.#nameIdForWrite(entry.contract, namesNew),
-        entry.hash,
-        batch.block.transactions[index]!,
-      );
-      written.hashPrefixes.push(hashPrefix);
-      written.senderPrefixes.push(senderPrefix);
-    }
+      parameters[offset] = checked.firstLogIndex + index;
+      parameters[offset + 1] = height;
+      parameters[offset + 2] = index;
+      parameters[offset + 3] = written.hashPrefixes[index]!;
+      parameters[offset + 4] = written.senderPrefixes[index]!;
+      parameters[offset + 5] = this.#nameIdForWrite(entry.contract, namesNew);
+      parameters[offset + 6] = entry.hash;
+      parameters[offset + 7] = batch.block.transactions[index]!;
+    });
     assert(receiptsStored || batch.receipts.length === 0, "a block without receipts writes none");
-    const receiptInsert = this.#statement("receiptInsert");
-    for (let index = 0; index < batch.receipts.length; index++) {
-      receiptInsert.run(checked.firstLogIndex + index, batch.receipts[index]!);
-    }
-    const eventInsert = this.#statement("eventInsert");
-    for (const event of batch.events) {
-      eventInsert.run(
-        checked.firstLogIndex + event.txIndex,
-        event.eventIndex,
-        this.#nameIdForWrite(event.type, namesNew),
-        this.#nameIdForWrite(event.contract, namesNew),
-        event.key,
-        event.key === null ? null : eventKeyPrefixOf(event.key),
-        event.data,
-      );
-    }
-    const logNodeInsert = this.#statement("logNodeInsert");
-    for (const node of batch.logNodes) logNodeInsert.run(node.level, node.index, node.hash);
+    rowBatches.receipts.insert(batch.receipts.length, (parameters, offset, index) => {
+      parameters[offset] = checked.firstLogIndex + index;
+      parameters[offset + 1] = batch.receipts[index]!;
+    });
+    rowBatches.events.insert(batch.events.length, (parameters, offset, index) => {
+      const event = batch.events[index]!;
+      parameters[offset] = checked.firstLogIndex + event.txIndex;
+      parameters[offset + 1] = event.eventIndex;
+      parameters[offset + 2] = this.#nameIdForWrite(event.type, namesNew);
+      parameters[offset + 3] = this.#nameIdForWrite(event.contract, namesNew);
+      parameters[offset + 4] = event.key;
+      parameters[offset + 5] = event.key === null ? null : eventKeyPrefixOf(event.key);
+      parameters[offset + 6] = event.data;
+    });
+    rowBatches.logNodes.insert(batch.logNodes.length, (parameters, offset, index) => {
+      const node = batch.logNodes[index]!;
+      parameters[offset] = node.level;
+      parameters[offset + 1] = node.index;
+      parameters[offset + 2] = node.hash;
+    });
     this.#insertStateNodes(batch.stateNodes, written);
     const metadataPut = this.#statement("metadataPut");
     for (const [key, value] of checked.metadata) metadataPut.run(key, value);
