@@ -67,8 +67,13 @@ export const POSTGRES_CONNECT_TIMEOUT_MS = 10_000;
 export const POSTGRES_STATEMENT_TIMEOUT_MS = 120_000;
 /** SQLite's page cache per connection. */
 export const SQLITE_PAGE_CACHE_BYTES = 64 * 1024 * 1024;
-/** SQLite: transactions indexed in memory before their hash and sender entries are written in one sorted batch. */
-export const TRANSACTION_INDEX_BATCH_ROWS = 65_536;
+/**
+ * SQLite: transactions indexed in memory before their hash and sender entries are written in one
+ * sorted batch. A build touches most pages of the random-key index whatever its size, so fewer,
+ * larger builds cost less per transaction (at 10^6 stored: 6.4 µs per transaction every 65,536,
+ * ≈ 1.6 every 262,144); the tail in memory holds up to this many entries (≈ 25–30 MB).
+ */
+export const TRANSACTION_INDEX_BATCH_ROWS = 262_144;
 /** SQLite: state nodes indexed in memory before their hash entries are written in one sorted batch. */
 export const STATE_INDEX_BATCH_ROWS = 131_072;
 /** How long SQLite waits for a lock held by another connection. */
