@@ -5,6 +5,7 @@
  * or a random source.
  * @module
  */
+import { assert } from "../base/assert.ts";
 
 /** A cryptographic hash: bytes in, a fixed-size digest out (32 bytes for every suite we ship). */
 export type HashFunction = (data: Uint8Array) => Uint8Array;
@@ -12,13 +13,22 @@ export type HashFunction = (data: Uint8Array) => Uint8Array;
 /** Writes the digest of `input` into output[outputOffset, outputOffset + 32), allocating nothing. */
 export type HashIntoFunction = (output: Uint8Array, outputOffset: number, input: Uint8Array) => void;
 
+/** Bytes of every digest a HashIntoFunction writes. */
+const HASH_INTO_DIGEST_BYTES = 32;
+
 /**
- * The `into` a HashFunction may carry (the node's SHA-256 does): Merkle code that hashes many
- * small inputs uses it to skip a digest allocation per hash. Same digests either way.
+ * Writing a hash's digest into a caller's buffer, for Merkle code that hashes many small inputs:
+ * the `into` a HashFunction carries (the node's SHA-256 does, skipping a digest allocation per
+ * hash), else the HashFunction and a copy (SM3, the portable SHA-256). Same digests either way.
  */
-export function hashIntoOf(hash: HashFunction): HashIntoFunction | undefined {
+export function hashIntoOf(hash: HashFunction): HashIntoFunction {
   const into = (hash as HashFunction & { readonly into?: unknown }).into;
-  return typeof into === "function" ? (into as HashIntoFunction) : undefined;
+  if (typeof into === "function") return into as HashIntoFunction;
+  return (output, outputOffset, input) => {
+    const digest = hash(input);
+    assert(digest.length === HASH_INTO_DIGEST_BYTES, "the hash function must give 32-byte digests");
+    output.set(digest, outputOffset);
+  };
 }
 
 export type SuiteName = "ed25519" | "sm2-sm3";

@@ -71,14 +71,19 @@ export function hashLeaf(data: Uint8Array, hash: HashFunction = sha256): Uint8Ar
  */
 const nodeInput = new Uint8Array(1 + 2 * LOG_HASH_BYTES);
 
-/** `HASH(0x01 || left || right)`: the hash of an interior node. */
-export function hashChildren(left: Uint8Array, right: Uint8Array, hash: HashFunction = sha256): Uint8Array {
+/** `0x01 || left || right` in nodeInput (the same array every time). */
+function nodeInputOf(left: Uint8Array, right: Uint8Array): Uint8Array {
   assert(left.length === LOG_HASH_BYTES, "hashChildren: left must be a 32-byte hash");
   assert(right.length === LOG_HASH_BYTES, "hashChildren: right must be a 32-byte hash");
   nodeInput[0] = NODE_PREFIX;
   nodeInput.set(left, 1);
   nodeInput.set(right, 1 + LOG_HASH_BYTES);
-  const digest = hash(nodeInput);
+  return nodeInput;
+}
+
+/** `HASH(0x01 || left || right)`: the hash of an interior node. */
+export function hashChildren(left: Uint8Array, right: Uint8Array, hash: HashFunction = sha256): Uint8Array {
+  const digest = hash(nodeInputOf(left, right));
   assert(digest.length === LOG_HASH_BYTES, "hashChildren: the hash function must give 32-byte digests");
   return digest;
 }
@@ -92,12 +97,7 @@ const childrenDigestScratch = new Uint8Array(LOG_HASH_BYTES);
  * the input before the digest is written.
  */
 function hashChildrenInto(left: Uint8Array, right: Uint8Array, into: HashIntoFunction): Uint8Array {
-  assert(left.length === LOG_HASH_BYTES, "hashChildren: left must be a 32-byte hash");
-  assert(right.length === LOG_HASH_BYTES, "hashChildren: right must be a 32-byte hash");
-  nodeInput[0] = NODE_PREFIX;
-  nodeInput.set(left, 1);
-  nodeInput.set(right, 1 + LOG_HASH_BYTES);
-  into(childrenDigestScratch, 0, nodeInput);
+  into(childrenDigestScratch, 0, nodeInputOf(left, right));
   return childrenDigestScratch;
 }
 
@@ -165,13 +165,10 @@ export function verifyInclusionOfLeafHash(
   if (!isLogHash(leafHash) || !isLogHash(root) || !isLogProof(proof)) return false;
   if (!isLogSize(index) || !isLogSize(size)) return false;
   if (index >= size) return false;
-  // A hash that writes into a buffer (the node's SHA-256) hashes each level into one scratch
-  // digest instead of a new array per level; the same digests either way.
+  // Each level is hashed into one scratch digest, not a new array per level (for the node's
+  // SHA-256, which writes into buffers, that is most of the saving); the same digests either way.
   const into = hashIntoOf(hash);
-  const combine =
-    into === undefined
-      ? (left: Uint8Array, right: Uint8Array) => hashChildren(left, right, hash)
-      : (left: Uint8Array, right: Uint8Array) => hashChildrenInto(left, right, into);
+  const combine = (left: Uint8Array, right: Uint8Array) => hashChildrenInto(left, right, into);
   // RFC 9162 2.1.3.2, with its names: `fn` is the node of the path, `sn` the last node of its
   // level. Both stay safe integers, so halving with division is exact.
   let fn = index;

@@ -118,19 +118,6 @@ export interface SparseMerkleTreeOptions {
   cacheNodesMax?: number;
 }
 
-/** Writes HASH(input) into output[outputOffset, outputOffset + 32) without allocating a digest. */
-function treeHashIntoOf(hash: HashFunction): HashIntoFunction {
-  // A hash that writes into a buffer (the node's SHA-256) writes into the tree's buffers
-  // directly; any other (SM3, a portable SHA-256) goes through its HashFunction and a copy.
-  const into = hashIntoOf(hash);
-  if (into !== undefined) return into;
-  return (output, outputOffset, input) => {
-    const digest = hash(input);
-    assert(digest.length === STATE_HASH_BYTES, "state hash must give 32 bytes");
-    output.set(digest, outputOffset);
-  };
-}
-
 /** Smallest and largest arena chunk; leaves larger than a quarter chunk get their own buffer. */
 const ARENA_CHUNK_BYTES_MIN = 4 * 1024;
 const ARENA_CHUNK_BYTES_MAX = 1024 * 1024;
@@ -251,7 +238,7 @@ export class SparseMerkleTree {
 
   constructor(options: SparseMerkleTreeOptions = {}) {
     this.#store = options.store ?? new MemoryStateNodeStore();
-    this.#hashInto = treeHashIntoOf(options.hash ?? nativeSha256);
+    this.#hashInto = hashIntoOf(options.hash ?? nativeSha256);
     if (options.root === undefined) {
       this.#root = new Uint8Array(STATE_HASH_BYTES);
     } else {
