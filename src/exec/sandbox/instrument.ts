@@ -41,7 +41,7 @@ export interface InstrumentedContract {
   /**
    * A JavaScript expression: `(function (__cl_oog, __cl_guard, __cl_g) {…})`. Called with the
    * out-of-gas thrower, the catch guard and a step budget for the top-level code, it returns
-   * `{exports, gasGet, gasSet}`.
+   * `{exports, gasGet, gasSet, gasCharge}` (gasCharge takes steps off and gives what is left).
    */
   readonly factorySource: string;
   /** Exported names, sorted. */
@@ -350,7 +350,7 @@ export function instrumentContract(source: string): Result<InstrumentedContract,
     instrumenter.output(),
     ";",
     `return { exports: { __proto__: null, ${exportEntries.join(", ")} },`,
-    "gasGet: () => __cl_g, gasSet: (steps) => { __cl_g = steps; } };",
+    "gasGet: () => __cl_g, gasSet: (steps) => { __cl_g = steps; }, gasCharge: (steps) => (__cl_g -= steps) };",
     "})",
   ].join("\n");
   return ok({ factorySource, exportNames });

@@ -153,6 +153,12 @@ let module = null;
  */
 let gasGet = function () { return module.gasGet(); };
 let gasSet = function (steps) { module.gasSet(steps); };
+/** Takes steps off the counter and gives what is left (one call where get and set are two). */
+let gasCharge = function (steps) {
+  const left = gasGet() - steps;
+  gasSet(left);
+  return left;
+};
 
 function outOfGas() { throw OUT_OF_GAS; }
 /** First thing in every catch: what a contract may not swallow goes on up, and is remembered. */
@@ -165,9 +171,7 @@ function guard(error) {
   }
 }
 function charge(steps) {
-  const left = gasGet() - steps;
-  gasSet(left);
-  if (left < 0) throw OUT_OF_GAS;
+  if (gasCharge(steps) < 0) throw OUT_OF_GAS;
 }
 
 class ValueError extends ErrorBase {
@@ -300,7 +304,18 @@ function write(value, depth) {
       for (let index = 0; index < names.length; index++) {
         const name = names[index];
         const item = value[name];
-        if (item !== undefined) text += keyPrefixOf(name) + write(item, depth + 1);
+        if (item === undefined) continue;
+        let prefix = keyPrefixes[name];
+        if (prefix === undefined) prefix = keyPrefixOf(name);
+        // A text or integer entry (most event data): what write(item, depth + 1) does, inline.
+        const itemType = typeof item;
+        if ((itemType === "bigint" || itemType === "string") && depth < DEPTH_MAX) {
+          nodes += 1;
+          if (nodes > NODES_MAX) throw new ValueError("the value has more than " + NODES_MAX + " parts");
+          text += itemType === "bigint" ? prefix + "i" + item : prefix + "s" + item.length + ":" + item;
+        } else {
+          text += prefix + write(item, depth + 1);
+        }
       }
       return text + "}";
     }
@@ -328,7 +343,7 @@ function written(value) {
 function writtenPair(text, second) {
   // A text id (most ids): no getter can run, and the parts are three.
   if (typeof second === "string") {
-    charge(3);
+    if (gasCharge(3) < 0) throw OUT_OF_GAS;
     return "[s" + text.length + ":" + text + "s" + second.length + ":" + second + "]";
   }
   const outer = nodes;
@@ -354,7 +369,7 @@ function writtenRow(table, id, value) {
       case "object": if (value === null) leaf = "n"; break;
     }
     if (leaf !== null) {
-      charge(4);
+      if (gasCharge(4) < 0) throw OUT_OF_GAS;
       return "[s" + table.length + ":" + table + "s" + id.length + ":" + id + leaf + "]";
     }
   }
@@ -395,7 +410,7 @@ function queuedText(slots) {
 function hostCall(letter, args) {
   const batch = queue;
   queue = [];
-  const reply = host(gasGet() + ";" + queuedText(batch) + letter + args);
+  const reply = host(gasGet() + ";" + (batch.length === 0 ? "" : queuedText(batch)) + letter + args);
   // No reply: the host could not allocate it in the wasm heap.
   if (typeof reply !== "string") { fatal = "oom"; throw new InternalErrorClass("out of memory"); }
   if (reply[0] !== "[") {
@@ -429,10 +444,19 @@ function textOf(name, what) {
   return name;
 }
 
+// get, set and emit check their arguments inline (as textOf and idOf do): a call less each.
 const state = freeze({
-  get(table, id) { return hostCall("g", writtenPair(textOf(table, "a table"), idOf(id))); },
+  get(table, id) {
+    if (typeof table !== "string") throw new ValueError("a table must be text");
+    if (typeof id !== "string" && !(id instanceof Bytes)) throw new ValueError("a row id is text or a Uint8Array");
+    return hostCall("g", writtenPair(table, id));
+  },
   has(table, id) { return hostCall("h", writtenPair(textOf(table, "a table"), idOf(id))); },
-  set(table, id, value) { enqueueRow(textOf(table, "a table"), idOf(id), value === undefined ? null : value); },
+  set(table, id, value) {
+    if (typeof table !== "string") throw new ValueError("a table must be text");
+    if (typeof id !== "string" && !(id instanceof Bytes)) throw new ValueError("a row id is text or a Uint8Array");
+    enqueueRow(table, id, value === undefined ? null : value);
+  },
   delete(table, id) { enqueuePair("D", textOf(table, "a table"), idOf(id)); },
   scan(table, options) {
     const query = create(null);
@@ -447,7 +471,10 @@ const state = freeze({
 defineProperty(G, "CityLedger", {
   value: freeze({
     state,
-    emit(type, data) { enqueuePair("E", textOf(type, "an event type"), data); },
+    emit(type, data) {
+      if (typeof type !== "string") throw new ValueError("an event type must be text");
+      enqueuePair("E", type, data);
+    },
     call(contract, method, args, options) {
       const readOnly = options !== undefined && options !== null && options.readOnly === true;
       return hostCall("C", written([textOf(contract, "a contract"), textOf(method, "a method"), args === undefined ? null : args, readOnly]));
@@ -476,15 +503,14 @@ function takeCaller(flat) {
   callerContract = flat[1];
   callerMember = member === null ? null : freeze({ organization: member[0], department: member[1], roles: freeze(member[2]) });
 }
-/** The method's second argument; its tx and caller objects, and their bytes, are made when first read. */
 /** The hash of the block's transaction at txIndex, asked of the host when a contract first reads it. */
 function txHashHexOf(txIndex) {
   const reply = host("x" + txIndex);
   if (typeof reply !== "string") { fatal = "oom"; throw new InternalErrorClass("out of memory"); }
   return reply;
 }
-// The tx and caller objects are made in functions of their own: the context's getters then
-// capture fewer variables (each one captured is an allocation per call).
+// The tx and caller objects are made in functions of their own: the getters then capture fewer
+// variables (each one captured is an allocation).
 function txOf(txIndex) {
   let hash = null;
   return freeze({ get hash() { if (hash === null) hash = bytesOfHex(txHashHexOf(txIndex)); return hash; }, index: BigIntOf(txIndex) });
@@ -493,19 +519,24 @@ function callerOf(keyIdHex, contract, member) {
   let keyId = null;
   return freeze({ get keyId() { if (keyId === null) keyId = bytesOfHex(keyIdHex); return keyId; }, keyIdHex, contract, member });
 }
+/**
+ * The method's second argument, made per call so that a context a contract keeps keeps its call's
+ * transaction. Not frozen: freezing cost more than the rest of an empty call, and the object is
+ * the contract's own (the host reads nothing from it; block, tx and caller are frozen).
+ */
 function contextOf(txIndex, readOnly) {
   const keyIdHex = callerKeyIdHex;
   const contract = callerContract;
   const member = callerMember;
   let tx = null;
   let caller = null;
-  return freeze({
+  return {
     chainId,
     readOnly,
     block,
     get tx() { if (tx === null) tx = txOf(txIndex); return tx; },
     get caller() { if (caller === null) caller = callerOf(keyIdHex, contract, member); return caller; },
-  });
+  };
 }
 
 function messageOf(error) {
@@ -545,6 +576,7 @@ return freeze({
       module = factory(outOfGas, guard, steps);
       gasGet = module.gasGet;
       gasSet = module.gasSet;
+      gasCharge = module.gasCharge;
     } catch (error) {
       const classified = classify(error);
       return jsonStringify([classified[0], -1, classified[1]]);
