@@ -187,6 +187,31 @@ describe("fixed layout", () => {
     );
   });
 
+  it("writes a text's UTF-8 exactly as TextEncoder does, ASCII or not, around the short-text loop's limit", () => {
+    const utf8 = new TextEncoder();
+    const asciiPrefix = fc.string({
+      unit: fc.integer({ min: 0, max: 0x7f }).map((code) => String.fromCharCode(code)),
+      minLength: 60,
+      maxLength: 70,
+    });
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.string({ unit: "grapheme", maxLength: 80 }), asciiPrefix),
+        fc.oneof(fc.constant(""), fc.constantFrom("\u00e9", "\u4e2d", "\ud83d\ude00", "\u007f", "\u0080")),
+        (prefix, tail) => {
+          const text = prefix + tail;
+          const encoded = new Writer().u8(7).string(text, 1_000).finish();
+          const bytes = utf8.encode(text);
+          const expected = new Uint8Array(1 + 4 + bytes.length);
+          expected[0] = 7;
+          new DataView(expected.buffer).setUint32(1, bytes.length);
+          expected.set(bytes, 5);
+          assert.deepEqual(encoded, expected);
+        },
+      ),
+    );
+  });
+
   it("rejects over-long fields before reading them, and booleans other than 0/1", () => {
     expectDecodeError(() => new Reader(hexToBytes("00000005aabbccddee")).bytesField(4));
     expectDecodeError(() => new Reader(hexToBytes("02")).bool());

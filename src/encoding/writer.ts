@@ -8,6 +8,10 @@ import { assert } from "../base/assert.ts";
 import { EncodeError } from "./errors.ts";
 
 const U64_LIMIT = 1n << 64n;
+const I64_MIN = -(1n << 63n);
+const I64_LIMIT = 1n << 63n;
+/** Texts up to this many code units are written by a loop when they are ASCII (most keys and names). */
+const ASCII_LOOP_UNITS_MAX = 64;
 const CAPACITY_BYTES_INITIAL = 256;
 const SCRATCH_BYTES = 64 * 1024;
 const utf8Encoder = new TextEncoder();
@@ -100,7 +104,7 @@ export class Writer {
   }
 
   i64(value: bigint): this {
-    if (value < -(1n << 63n) || value >= 1n << 63n) {
+    if (value < I64_MIN || value >= I64_LIMIT) {
       throw new EncodeError("ENCODE_OUT_OF_RANGE", "value does not fit in i64", { value });
     }
     this.reserve(8);
@@ -150,7 +154,10 @@ export class Writer {
     // UTF-8 needs at most 3 bytes per UTF-16 code unit; encode in place, then write the length.
     this.reserve(4 + text.length * 3);
     const start = this.length + 4;
-    const { written } = utf8Encoder.encodeInto(text, this.buffer.subarray(start));
+    const written =
+      text.length <= ASCII_LOOP_UNITS_MAX && this.#asciiInto(text, start)
+        ? text.length
+        : utf8Encoder.encodeInto(text, this.buffer.subarray(start)).written;
     if (written > sizeBytesMax) {
       throw new EncodeError("ENCODE_TOO_LONG", "text field exceeds its limit", {
         sizeBytes: written,
@@ -160,6 +167,21 @@ export class Writer {
     this.view.setUint32(this.length, written);
     this.length = start + written;
     return this;
+  }
+
+  /**
+   * Writes an ASCII text's bytes at `start` (its UTF-8 is its code units) and returns true; false,
+   * with bytes written that the caller overwrites, at the first code unit that is not ASCII.
+   * Short texts: cheaper than encodeInto's view and call.
+   */
+  #asciiInto(text: string, start: number): boolean {
+    const buffer = this.buffer;
+    for (let index = 0; index < text.length; index++) {
+      const code = text.charCodeAt(index);
+      if (code > 0x7f) return false;
+      buffer[start + index] = code;
+    }
+    return true;
   }
 
   /**

@@ -85,6 +85,7 @@ export const CONTRACT_ERROR_CODE_PATTERN = /^[A-Z][A-Z0-9_]{0,54}$/;
 const INSTRUMENTED_CACHE_MAX = 256;
 /** Steps are JS numbers inside the VM; no transaction has more gas than this anyway. */
 const STEPS_MAX = 2 ** 52;
+const STEPS_MAX_BIG = BigInt(STEPS_MAX);
 const WASM_PAGE_BYTES = 65_536;
 
 export interface SandboxEngineOptions {
@@ -475,7 +476,7 @@ class Frame {
   budget(): number {
     if (this.outOfGas) return -1;
     const steps = this.context.gasRemaining / SANDBOX_STEP_GAS;
-    return Number(steps > BigInt(STEPS_MAX) ? BigInt(STEPS_MAX) : steps);
+    return Number(steps > STEPS_MAX_BIG ? STEPS_MAX_BIG : steps);
   }
 
   give(): number {

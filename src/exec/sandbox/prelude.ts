@@ -619,14 +619,15 @@ return freeze({
       data = detailOf(classified[1]);
     }
     // A finally that returned cannot hide what a catch may not swallow.
-    if (gasGet() < 0) {
+    const stepsLeft = gasGet();
+    if (stepsLeft < 0) {
       kind = "oog";
       data = "";
     } else if (fatal !== null) {
       kind = fatal;
       data = "";
     }
-    const answer = KIND_CODES[kind] + "" + gasGet() + ";" + data + (kind === "ok" ? queuedText(queue) : "");
+    const answer = KIND_CODES[kind] + "" + stepsLeft + ";" + data + (kind === "ok" ? queuedText(queue) : "");
     fatal = fatalOuter;
     queue = queueOuter;
     return answer;

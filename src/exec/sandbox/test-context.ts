@@ -244,11 +244,20 @@ class TestState implements ContractState {
   }
 }
 
+/** Every test call's defaults, made once (a call's context is made per call; the bench makes many). */
+const DEFAULT_TX_HASH: Uint8Array = new Uint8Array(32).fill(0x22);
+const DEFAULT_KEY_ID: Uint8Array = new Uint8Array(32).fill(0x11);
+const DEFAULT_MEMBER: MemberIdentity = Object.freeze({
+  organization: "city",
+  department: "works",
+  roles: Object.freeze(["official"]),
+});
+
 class TestContext implements ContractContext {
   readonly chainId = "cityledger-test";
   readonly height: bigint;
   readonly timeMs: bigint;
-  readonly txHash = new Uint8Array(32).fill(0x22);
+  readonly txHash = DEFAULT_TX_HASH;
   readonly txIndex: number;
   readonly senderKeyId: Uint8Array;
   readonly state: ContractState;
@@ -273,14 +282,11 @@ class TestContext implements ContractContext {
     this.height = tx.options.height ?? 7n;
     this.timeMs = tx.options.timeMs ?? 1_767_225_600_000n;
     this.txIndex = tx.options.txIndex ?? 0;
-    this.senderKeyId = tx.options.keyId ?? new Uint8Array(32).fill(0x11);
+    this.senderKeyId = tx.options.keyId ?? DEFAULT_KEY_ID;
     this.caller = {
       keyId: this.senderKeyId,
       contract: callerContract,
-      member:
-        tx.options.member === undefined
-          ? { organization: "city", department: "works", roles: ["official"] }
-          : tx.options.member,
+      member: tx.options.member === undefined ? DEFAULT_MEMBER : tx.options.member,
     };
     this.state = new TestState(this);
   }
