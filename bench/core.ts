@@ -134,7 +134,7 @@ function benchHashing(): void {
   // The node's SHA-256 (src/crypto/sha256.ts) beside libsodium's, its fallback, and noble's.
   report(
     measure(
-      `sha256 65 B (${nativeSha256 === null ? "libsodium" : "OpenSSL, native/sha256"})`,
+      `sha256 65 B (the node's: ${nativeSha256 === null ? "libsodium, the addon is not built" : "OpenSSL, native/sha256"})`,
       () => sha256(node),
       {
         roundMs,
