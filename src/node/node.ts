@@ -266,7 +266,13 @@ export class CityLedgerNode implements NodeService {
     }
     // One QuickJS engine executes blocks, another answers read-only queries (an engine runs one
     // block at a time); both load the same pinned wasm build.
-    const [sandbox, querySandbox] = await Promise.all([loadSandboxEngine(), loadSandboxEngine()]);
+    // CITYLEDGER_WASM_INLINING=off: QuickJS compiled without V8's wasm inlining (an operator's
+    // switch should a V8 build misbehave with it; results are the same either way).
+    const sandboxOptions = { wasmInlining: process.env.CITYLEDGER_WASM_INLINING !== "off" };
+    const [sandbox, querySandbox] = await Promise.all([
+      loadSandboxEngine(sandboxOptions),
+      loadSandboxEngine(sandboxOptions),
+    ]);
     const store = await openStore(config.store, { hash: suite.hash });
     let chain: Chain;
     try {
@@ -310,6 +316,7 @@ export class CityLedgerNode implements NodeService {
         validator: node.status().validator,
         nodeKey: bytesToHex(nodeKey.publicKey),
         sha256: SHA256_IMPLEMENTATION,
+        wasmInlining: sandboxOptions.wasmInlining,
       },
       "node started",
     );

@@ -27,6 +27,7 @@
  * an engine of their own.
  * @module
  */
+import { setFlagsFromString } from "node:v8";
 import variantExport from "@jitl/quickjs-wasmfile-release-sync";
 import {
   newQuickJSWASMModuleFromVariant,
@@ -93,7 +94,29 @@ export interface SandboxEngineOptions {
   readonly runtimeMemoryBytesMax?: number;
   /** Fixed wasm memory (default SANDBOX_WASM_MEMORY_BYTES; at least twice the runtime's). */
   readonly wasmMemoryBytes?: number;
+  /**
+   * Lets V8 inline wasm functions into wasm functions when it optimizes QuickJS (default: on; the
+   * node turns it off with CITYLEDGER_WASM_INLINING=off). See `enableWasmInlining`.
+   */
+  readonly wasmInlining?: boolean;
 }
+
+/**
+ * Turns on V8's wasm-into-wasm inlining (`--wasm-inlining`, off by default in Node 20's V8 11.3,
+ * on in later V8s) before QuickJS is compiled: the interpreter's many small C functions (value
+ * reference counting, property lookups, allocation) are then inlined where it is hot, and a
+ * counter call's time inside QuickJS drops by about 15 % (docs/PERFORMANCE.md, "Contracts").
+ * The flag changes how V8 compiles the module, never what it computes: wasm's results do not
+ * depend on its compiler, and QuickJS's stack limit is checked on its own stack in the wasm
+ * memory, which inlining leaves alone. Process-wide, and set once; later wasm compilations
+ * (and tier-ups) use it too.
+ */
+function enableWasmInlining(): void {
+  if (wasmInliningEnabled) return;
+  setFlagsFromString("--wasm-inlining");
+  wasmInliningEnabled = true;
+}
+let wasmInliningEnabled = false;
 
 export interface SandboxMemoryUsage {
   /** Bytes QuickJS counts as allocated in the block's runtime (0 before the first load). */
@@ -128,6 +151,7 @@ export async function loadSandboxEngine(options: SandboxEngineOptions = {}): Pro
   const wasmMemoryBytes = options.wasmMemoryBytes ?? SANDBOX_WASM_MEMORY_BYTES;
   assert(wasmMemoryBytes % WASM_PAGE_BYTES === 0, "wasm memories are whole pages");
   assert(runtimeMemoryBytesMax * 2 <= wasmMemoryBytes, "the runtime's limit is hit before the wasm memory");
+  if (options.wasmInlining ?? true) enableWasmInlining();
   const pages = wasmMemoryBytes / WASM_PAGE_BYTES;
   const wasmMemory = new WebAssembly.Memory({ initial: pages, maximum: pages });
   const module = await newQuickJSWASMModuleFromVariant(newVariant(pinnedVariant(), { wasmMemory }));
