@@ -102,8 +102,8 @@ export interface SandboxEngineOptions {
 }
 
 /**
- * Turns on V8's wasm-into-wasm inlining (`--wasm-inlining`, off by default in Node 20's V8 11.3,
- * on in later V8s) before QuickJS is compiled: the interpreter's many small C functions (value
+ * Turns on V8's wasm-into-wasm inlining (`--wasm-inlining`, off by default and marked experimental
+ * in Node 20's V8 11.3) before QuickJS is compiled: the interpreter's many small C functions (value
  * reference counting, property lookups, allocation) are then inlined where it is hot, and a
  * counter call's time inside QuickJS drops by about 15 % (docs/PERFORMANCE.md, "Contracts").
  * The flag changes how V8 compiles the module, never what it computes: wasm's results do not
