@@ -15,6 +15,7 @@
  * - the cost of a block: open, first load (compile) and close (which restores the wasm memory).
  *
  * Each figure is the median of ROUNDS rounds in this process; machine load is printed.
+ * `--wasm-inlining=off` compiles QuickJS without V8's wasm inlining (ADR 0009), to compare.
  * @module
  */
 import { execSync } from "node:child_process";
@@ -100,7 +101,9 @@ function counterBlock(count: number): ValidTransaction[] {
   return transactions;
 }
 
-const engine = await loadSandboxEngine();
+/** `--wasm-inlining=off`: QuickJS compiled without V8's wasm inlining (ADR 0009), for comparison. */
+const wasmInlining = !process.argv.includes("--wasm-inlining=off");
+const engine = await loadSandboxEngine({ wasmInlining });
 const counter = await bundleContract(path.join(CONTRACTS_DIRECTORY, "counter", "index.ts"));
 const codeHash = Buffer.from(counter.codeHashHex, "hex");
 
@@ -211,7 +214,11 @@ const rows: Array<[string, string]> = [
   ["close block: free runtime + restore wasm memory (ms)", median(blockMs).toFixed(2)],
 ];
 const width = Math.max(...rows.map(([name]) => name.length));
-process.stdout.write(`bench:exec — ${CALLS.toLocaleString("en-US")} calls × ${ROUNDS} rounds, medians\n`);
+process.stdout.write(
+  `bench:exec — ${CALLS.toLocaleString("en-US")} calls × ${ROUNDS} rounds, medians; QuickJS wasm inlining ${
+    wasmInlining ? "on" : "off"
+  } (ADR 0009)\n`,
+);
 for (const [name, value] of rows) process.stdout.write(`${name.padEnd(width)}  ${value}\n`);
 process.stdout.write(
   `target ≥ 20,000 calls/s: sandbox ${sandboxRate >= 20_000 ? "met" : "NOT met"}, through executeBlock ${
