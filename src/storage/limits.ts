@@ -39,6 +39,11 @@ export const WAL_RECORD_BYTES_MAX = 40 * 1024 * 1024;
 export const WAL_READ_RECORDS_MAX = 100_000;
 /** Log-node hashes the synchronous log view keeps in its read cache (32 bytes each). */
 export const LOG_NODE_CACHE_ENTRIES_MAX = 65_536;
+/**
+ * SQLite: log tiles (up to 256 hashes, 8 KiB each) the store keeps after reading them, so that the
+ * nodes of one proof or of a `verifyStore` walk, which share tiles, cost one read per tile.
+ */
+export const LOG_TILE_CACHE_ENTRIES_MAX = 64;
 /** Bytes of state nodes the synchronous state view keeps in its read cache. */
 export const STATE_NODE_CACHE_BYTES_MAX = 64 * 1024 * 1024;
 /** Times a synchronous operation is re-run after fetching what it missed (PostgreSQL). */
@@ -89,6 +94,10 @@ assert(
     // version, tx hash, status, error code, event count, gas and other fixed fields (256), events
     256 + ERROR_CODE_BYTES_MAX + TX_EVENTS_MAX * (12 + 2 * NAME_BYTES_MAX) + TX_EVENTS_DATA_BYTES_MAX,
   "the largest receipt the executor makes fits",
+);
+assert(
+  BLOCK_TXS_MAX * RECEIPT_BYTES_MAX < 2 ** 32,
+  "a block's receipts fit the 4-byte offsets of their SQLite row (sqlite/block-receipts.ts)",
 );
 assert(STATE_WALK_FETCH_NODES_MAX <= PREFETCH_NODES_PER_QUERY_MAX, "one walker round is one query");
 assert(

@@ -26,7 +26,10 @@ export function newestVersionOf(migrations: readonly Migration[]): number {
 }
 
 /** The migrations to run, in order, on a store that applied `applied`; throws when it cannot. */
-export function planMigrations(applied: readonly number[], migrations: readonly Migration[]): Migration[] {
+export function planMigrations<Step extends Migration>(
+  applied: readonly number[],
+  migrations: readonly Step[],
+): Step[] {
   const sorted = [...applied].sort((left, right) => left - right);
   for (let index = 0; index < sorted.length; index++) {
     if (sorted[index] !== index + 1) {
@@ -44,7 +47,7 @@ export function planMigrations(applied: readonly number[], migrations: readonly 
       { storeVersion, codeVersion },
     );
   }
-  const plan: Migration[] = [];
+  const plan: Step[] = [];
   for (let version = storeVersion + 1; version <= codeVersion; version++) {
     const migration = migrations.find((candidate) => candidate.version === version);
     if (migration === undefined) {

@@ -62,7 +62,11 @@ export const SQLITE_APPLICATION_ID = 0x434c4447;
 /** The first 8 bytes of a hash as a signed 64-bit integer: the compact key of hash indexes. */
 export function hashPrefixOf(hash: Uint8Array): bigint {
   assert(hash.length >= 8, "hash prefixes need 8 bytes");
-  return new DataView(hash.buffer, hash.byteOffset, 8).getBigInt64(0);
+  // Two 32-bit halves rather than a DataView: about 3x faster, and the commit path takes two per
+  // transaction. `high` is signed, so the result is the signed big-endian 64-bit value.
+  const high = (hash[0]! << 24) | (hash[1]! << 16) | (hash[2]! << 8) | hash[3]!;
+  const low = ((hash[4]! << 24) | (hash[5]! << 16) | (hash[6]! << 8) | hash[7]!) >>> 0;
+  return (BigInt(high) << 32n) | BigInt(low);
 }
 
 /**
@@ -339,6 +343,14 @@ function checkStateRootNode(batch: SnapshotBaseBatch, stateRoot: Uint8Array, has
  * transaction again): a wrong entry cannot make a read return a wrong row, because every read
  * through an index recomputes the hash from the row's bytes.
  */
+/**
+ * True when `text` takes at most `maxBytes` bytes of UTF-8. A UTF-16 code unit takes at most 3, so
+ * short names (every one in practice) are not encoded: the commit path checks two per event.
+ */
+function utf8Within(text: string, maxBytes: number): boolean {
+  return text.length * 3 <= maxBytes || utf8(text).length <= maxBytes;
+}
+
 function checkTransactionEntries(batch: BlockBatch): void {
   const { transactions } = batch.block;
   if (!Array.isArray(batch.transactions) || batch.transactions.length !== transactions.length) {
@@ -352,7 +364,7 @@ function checkTransactionEntries(batch: BlockBatch): void {
     if (!(entry.senderKeyId instanceof Uint8Array) || entry.senderKeyId.length !== HASH_BYTES) {
       throw batchInvalid("a sender key id is not 32 bytes", { index });
     }
-    if (typeof entry.contract !== "string" || utf8(entry.contract).length > NAME_BYTES_MAX) {
+    if (typeof entry.contract !== "string" || !utf8Within(entry.contract, NAME_BYTES_MAX)) {
       throw batchInvalid("a contract name is not a name", { index });
     }
   }
@@ -383,7 +395,7 @@ function checkReceipts(batch: BlockBatch): void {
 /** An event key is null or 1..EVENT_KEY_BYTES_MAX bytes of well-formed UTF-8. */
 function isEventKey(key: unknown): key is string {
   return (
-    typeof key === "string" && key.length > 0 && key.isWellFormed() && utf8(key).length <= EVENT_KEY_BYTES_MAX
+    typeof key === "string" && key.length > 0 && key.isWellFormed() && utf8Within(key, EVENT_KEY_BYTES_MAX)
   );
 }
 
@@ -422,11 +434,11 @@ function checkEvents(batch: BlockBatch): void {
     if (
       typeof event.type !== "string" ||
       event.type.length === 0 ||
-      utf8(event.type).length > EVENT_TYPE_BYTES_MAX
+      !utf8Within(event.type, EVENT_TYPE_BYTES_MAX)
     ) {
       throw batchInvalid("an event type is not a name");
     }
-    if (typeof event.contract !== "string" || utf8(event.contract).length > NAME_BYTES_MAX) {
+    if (typeof event.contract !== "string" || !utf8Within(event.contract, NAME_BYTES_MAX)) {
       throw batchInvalid("an event's contract is not a name");
     }
     if (event.key !== null && !isEventKey(event.key)) {

@@ -14,6 +14,16 @@ export function tailKeyOf(prefix: bigint): number {
   return Number(BigInt.asUintN(64, prefix) >> 16n);
 }
 
+/**
+ * The same key from the hash itself (its first 6 bytes, big-endian): no BigInt arithmetic, as the
+ * commit path adds two keys per transaction.
+ */
+export function tailKeyOfHash(hash: Uint8Array): number {
+  assert(hash.length >= 8, "hash prefixes need 8 bytes");
+  const low = ((hash[2]! << 24) | (hash[3]! << 16) | (hash[4]! << 8) | hash[5]!) >>> 0;
+  return hash[0]! * 2 ** 40 + hash[1]! * 2 ** 32 + low;
+}
+
 /** Row ids (log indexes, state-node ids) above the watermark, by key; ids ascend per key. */
 export class TailIndex {
   readonly #idsByKey = new Map<number, number[]>();
@@ -24,8 +34,12 @@ export class TailIndex {
   }
 
   add(prefix: bigint, id: number): void {
+    this.addKey(tailKeyOf(prefix), id);
+  }
+
+  /** `add` with the key already computed (`tailKeyOf` or `tailKeyOfHash`). */
+  addKey(key: number, id: number): void {
     assert(Number.isSafeInteger(id) && id >= 0, "row ids are safe integers");
-    const key = tailKeyOf(prefix);
     const ids = this.#idsByKey.get(key);
     if (ids === undefined) this.#idsByKey.set(key, [id]);
     else {

@@ -1,7 +1,7 @@
 /**
  * Rows inserted many per statement: `INSERT INTO t (a, b) VALUES (?, ?), (?, ?), …`. Each
  * better-sqlite3 `run` costs a crossing into C and one run of SQLite's program, so a block's
- * thousand receipts, events and log nodes go in chunks of ROW_BATCH_ROWS_MAX rows, the remainder
+ * thousand transactions and events go in chunks of ROW_BATCH_ROWS_MAX rows, the remainder
  * one by one (measured on this machine: 1.0 µs per row in chunks of 16–64 against 1.6 µs alone).
  * The rows and their order are exactly those of single-row inserts.
  * @module

@@ -20,6 +20,7 @@ import {
 } from "../../ledger/index.ts";
 import { StoreError } from "../errors.ts";
 import {
+  LOG_TILE_CACHE_ENTRIES_MAX,
   SQLITE_BUSY_TIMEOUT_MS,
   SQLITE_PAGE_CACHE_BYTES,
   SQLITE_WAL_AUTOCHECKPOINT_PAGES,
@@ -27,7 +28,7 @@ import {
   TRANSACTION_INDEX_BATCH_ROWS,
   WAL_READ_RECORDS_MAX,
 } from "../limits.ts";
-import { type Migration, planMigrations, statementsOf } from "../migrations.ts";
+import { planMigrations, statementsOf } from "../migrations.ts";
 import type {
   BlockBatch,
   BlockRecord,
@@ -69,16 +70,31 @@ import {
   stateNodeMatches,
 } from "../store-common.ts";
 import { senderMatches } from "../transaction-index.ts";
-import { TailIndex } from "./deferred-index.ts";
-import { SQLITE_MIGRATIONS } from "./migrations.ts";
+import {
+  decodeBlockReceipts,
+  encodeBlockReceipts,
+  endsWindowOf,
+  RECEIPT_END_BYTES,
+  receiptBoundsOf,
+} from "./block-receipts.ts";
+import { TailIndex, tailKeyOfHash } from "./deferred-index.ts";
+import {
+  checkTile,
+  LOG_NODE_BYTES,
+  type LogTile,
+  LogTileCache,
+  type LogTileWrite,
+  nodeOfTile,
+  tileOf,
+  tileWritesOf,
+} from "./log-tiles.ts";
+import { SQLITE_MIGRATIONS, type SqliteMigration } from "./migrations.ts";
 import { RowBatchInsert } from "./row-batch.ts";
 
 /** The rows a block writes many at a time. */
 interface RowBatches {
   readonly transactions: RowBatchInsert;
-  readonly receipts: RowBatchInsert;
   readonly events: RowBatchInsert;
-  readonly logNodes: RowBatchInsert;
 }
 
 export interface SqliteStoreOptions {
@@ -87,7 +103,7 @@ export interface SqliteStoreOptions {
   /** The chain's hash (default SHA-256). */
   readonly hash?: HashFunction;
   /** The migrations to apply (default: SQLITE_MIGRATIONS; tests pass others). */
-  readonly migrations?: readonly Migration[];
+  readonly migrations?: readonly SqliteMigration[];
   /**
    * Rows the deferred indexes keep in memory before writing a sorted batch (default:
    * TRANSACTION_INDEX_BATCH_ROWS, STATE_INDEX_BATCH_ROWS). Tests pass small numbers so that
@@ -145,7 +161,11 @@ function checkFileHeader(path: string): void {
 }
 
 /** Reads identity and schema version without writing; returns the migrations to run. */
-function planOpen(database: Database.Database, migrations: readonly Migration[], path: string): Migration[] {
+function planOpen(
+  database: Database.Database,
+  migrations: readonly SqliteMigration[],
+  path: string,
+): SqliteMigration[] {
   const applicationId = database.pragma("application_id", { simple: true }) as number;
   const tableCount = (database.prepare("SELECT count(*) AS n FROM sqlite_master").get() as { n: number }).n;
   if (applicationId === 0 && tableCount === 0) return planMigrations([], migrations);
@@ -175,13 +195,14 @@ function configure(database: Database.Database): void {
   assert(database.pragma("synchronous", { simple: true }) === 2, "SQLite synchronous is FULL");
 }
 
-function applyMigration(database: Database.Database, migration: Migration): void {
+function applyMigration(database: Database.Database, migration: SqliteMigration): void {
   const run = database.transaction(() => {
     if (migration.version === 1) {
       database.exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)");
       database.pragma(`application_id = ${SQLITE_APPLICATION_ID}`);
     }
     for (const statement of statementsOf(migration)) database.exec(statement);
+    migration.convert?.(database);
     database
       .prepare("INSERT INTO schema_migrations (version, name) VALUES (?, ?)")
       .run(migration.version, migration.name);
@@ -208,10 +229,10 @@ function storeErrorOf(error: unknown, path: string): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
-/** Key prefixes and ids of the rows one commit wrote, for the deferred indexes' tails. */
+/** What one commit wrote that the store's memory follows: state-node rows (tails), log tiles. */
 interface WrittenRows {
-  readonly hashPrefixes: bigint[];
-  readonly senderPrefixes: bigint[];
+  /** The log tiles the commit rewrote (dropped from the tile cache once it committed). */
+  readonly tiles: LogTileWrite[];
   readonly statePrefixes: bigint[];
   readonly stateIds: number[];
 }
@@ -279,6 +300,8 @@ export class SqliteStore implements Store {
   readonly #hashTail = new TailIndex();
   readonly #senderTail = new TailIndex();
   readonly #stateTail = new TailIndex();
+  /** Committed log tiles recently read (log-tiles.ts: why a cached tile never answers wrongly). */
+  readonly #tileCache = new LogTileCache(LOG_TILE_CACHE_ENTRIES_MAX);
   #transactionWatermark = 0;
   #stateWatermark = 1;
   #stateNextId = 1;
@@ -312,13 +335,11 @@ export class SqliteStore implements Store {
         "transactions (log_index, height, index_in_block, hash_prefix, sender_prefix, contract_id, hash, encoded)",
         8,
       ),
-      receipts: new RowBatchInsert(database, "receipts (log_index, encoded)", 2),
       events: new RowBatchInsert(
         database,
         "events (log_index, event_index, type_id, contract_id, event_key, key_prefix, data)",
         7,
       ),
-      logNodes: new RowBatchInsert(database, "log_nodes (level, idx, hash)", 3),
     };
     this.#statements = {
       metadataGet: prepare("SELECT value FROM chain_metadata WHERE key = ?"),
@@ -328,10 +349,12 @@ export class SqliteStore implements Store {
       blockInsert: prepare(
         "INSERT INTO blocks (height, hash_prefix, hash, header, evidence, first_log_index, tx_count, receipts_stored) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
       ),
-      receiptRange: prepare(
-        "SELECT log_index, encoded FROM receipts WHERE log_index >= ? AND log_index < ? ORDER BY log_index",
-      ),
-      receiptByLogIndex: prepare("SELECT encoded FROM receipts WHERE log_index = ?"),
+      blockReceiptsInsert: prepare("INSERT INTO block_receipts (height, ends, encoded) VALUES (?, ?, ?)"),
+      blockReceipts: prepare("SELECT ends, encoded FROM block_receipts WHERE height = ?"),
+      // One receipt: SQLite slices the row; only the receipt's bytes cross into JavaScript.
+      receiptEndsWindow: prepare("SELECT substr(ends, ?, ?) FROM block_receipts WHERE height = ?"),
+      receiptBytes: prepare("SELECT substr(encoded, ?, ?) FROM block_receipts WHERE height = ?"),
+      receiptCount: prepare("SELECT coalesce(sum(length(ends)), 0) FROM block_receipts"),
       certificateInsert: prepare("INSERT INTO certificates (height, certificate) VALUES (?, ?)"),
       certificateReplace: prepare("UPDATE certificates SET certificate = ? WHERE height = ?"),
       nameSelect: prepare("SELECT id FROM names WHERE name = ?"),
@@ -375,20 +398,26 @@ export class SqliteStore implements Store {
       transactionsByContract: prepare(
         "SELECT log_index, height, index_in_block, encoded FROM transactions WHERE contract_id = ? AND log_index > ? ORDER BY log_index LIMIT ?",
       ),
-      logNodeGet: prepare("SELECT hash FROM log_nodes WHERE level = ? AND idx = ?"),
+      logTileGet: prepare("SELECT first_offset, hashes FROM log_tiles WHERE level = ? AND tile = ?"),
+      logTilePut: prepare(
+        "INSERT INTO log_tiles (level, tile, first_offset, hashes) VALUES (?, ?, ?, ?) ON CONFLICT (level, tile) DO UPDATE SET hashes = excluded.hashes",
+      ),
+      logNodeCount: prepare("SELECT coalesce(sum(length(hashes)), 0) FROM log_tiles"),
       walInsert: prepare("INSERT INTO consensus_wal (height, record) VALUES (?, ?)"),
       walRead: prepare(
         "SELECT height, record FROM consensus_wal WHERE height >= ? ORDER BY sequence LIMIT ?",
       ),
       walPrune: prepare("DELETE FROM consensus_wal WHERE height < ?"),
     };
-    this.#statements.logNodeGet!.pluck();
+    this.#statements.logTileGet!.raw();
     for (const name of ["senderIndexIds", "stateIndexIds", "stateNodeById", "stateNextId"]) {
       this.#statements[name]!.pluck();
     }
     for (const name of ["transactionTail", "stateTail"]) this.#statements[name]!.safeIntegers(true);
     this.#statements.metadataGet!.pluck();
-    this.#statements.receiptByLogIndex!.pluck();
+    for (const name of ["receiptEndsWindow", "receiptBytes", "receiptCount", "logNodeCount"]) {
+      this.#statements[name]!.pluck();
+    }
     this.#statements.certificateByHeight!.pluck();
     this.#statements.nameSelect!.pluck();
     this.#statements.nameById!.pluck();
@@ -501,9 +530,11 @@ export class SqliteStore implements Store {
       this.#nameIds.set(name, id);
       this.#namesById.set(id, name);
     }
-    for (let index = 0; index < written.hashPrefixes.length; index++) {
-      this.#hashTail.add(written.hashPrefixes[index]!, checked.firstLogIndex + index);
-      this.#senderTail.add(written.senderPrefixes[index]!, checked.firstLogIndex + index);
+    for (const tile of written.tiles) this.#tileCache.delete(tile.level, tile.tile);
+    for (let index = 0; index < batch.transactions.length; index++) {
+      const entry = batch.transactions[index]!;
+      this.#hashTail.addKey(tailKeyOfHash(entry.hash), checked.firstLogIndex + index);
+      this.#senderTail.addKey(tailKeyOfHash(entry.senderKeyId), checked.firstLogIndex + index);
     }
     this.#addStateRows(written);
     this.#maintainIndexes(checked.firstLogIndex + batch.transactions.length);
@@ -612,28 +643,24 @@ export class SqliteStore implements Store {
       const replaced = this.#statement("certificateReplace").run(checked.previousCertificate, height - 1n);
       assert(replaced.changes === 1, "the block below has a certificate to replace");
     }
-    const written: WrittenRows = { hashPrefixes: [], senderPrefixes: [], statePrefixes: [], stateIds: [] };
-    for (const entry of batch.transactions) {
-      written.hashPrefixes.push(hashPrefixOf(entry.hash));
-      written.senderPrefixes.push(hashPrefixOf(entry.senderKeyId));
-    }
+    const written: WrittenRows = { tiles: [], statePrefixes: [], stateIds: [] };
     const rowBatches = this.#rowBatchesOpen();
     rowBatches.transactions.insert(batch.transactions.length, (parameters, offset, index) => {
       const entry = batch.transactions[index]!;
       parameters[offset] = checked.firstLogIndex + index;
       parameters[offset + 1] = height;
       parameters[offset + 2] = index;
-      parameters[offset + 3] = written.hashPrefixes[index]!;
-      parameters[offset + 4] = written.senderPrefixes[index]!;
+      parameters[offset + 3] = hashPrefixOf(entry.hash);
+      parameters[offset + 4] = hashPrefixOf(entry.senderKeyId);
       parameters[offset + 5] = this.#nameIdForWrite(entry.contract, namesNew);
       parameters[offset + 6] = entry.hash;
       parameters[offset + 7] = batch.block.transactions[index]!;
     });
     assert(receiptsStored || batch.receipts.length === 0, "a block without receipts writes none");
-    rowBatches.receipts.insert(batch.receipts.length, (parameters, offset, index) => {
-      parameters[offset] = checked.firstLogIndex + index;
-      parameters[offset + 1] = batch.receipts[index]!;
-    });
+    if (receiptsStored) {
+      const { ends, encoded } = encodeBlockReceipts(batch.receipts);
+      this.#statement("blockReceiptsInsert").run(height, ends, encoded);
+    }
     rowBatches.events.insert(batch.events.length, (parameters, offset, index) => {
       const event = batch.events[index]!;
       parameters[offset] = checked.firstLogIndex + event.txIndex;
@@ -644,12 +671,13 @@ export class SqliteStore implements Store {
       parameters[offset + 5] = event.key === null ? null : eventKeyPrefixOf(event.key);
       parameters[offset + 6] = event.data;
     });
-    rowBatches.logNodes.insert(batch.logNodes.length, (parameters, offset, index) => {
-      const node = batch.logNodes[index]!;
-      parameters[offset] = node.level;
-      parameters[offset + 1] = node.index;
-      parameters[offset + 2] = node.hash;
-    });
+    // Read inside the transaction, not from the cache: the tile as committed is the base.
+    const tiles = tileWritesOf(batch.logNodes, (level, tile) => this.#readTile(level, tile));
+    const logTilePut = this.#statement("logTilePut");
+    for (const tile of tiles) {
+      logTilePut.run(tile.level, tile.tile, tile.firstOffset, tile.hashes);
+      written.tiles.push(tile);
+    }
     this.#insertStateNodes(batch.stateNodes, written);
     const metadataPut = this.#statement("metadataPut");
     for (const [key, value] of checked.metadata) metadataPut.run(key, value);
@@ -707,12 +735,13 @@ export class SqliteStore implements Store {
     const certificate = this.#statement("certificateByHeight").get(height) as Uint8Array | undefined;
     const end = row.first_log_index + row.tx_count;
     const rows = this.#statement("transactionRange").all(row.first_log_index, end) as TransactionRow[];
-    const receiptRows = withReceipts
-      ? (this.#statement("receiptRange").all(row.first_log_index, end) as Array<{
-          log_index: number;
-          encoded: Uint8Array;
-        }>)
-      : [];
+    const receiptsRow = withReceipts
+      ? (this.#statement("blockReceipts").get(height) as
+          | { ends: Uint8Array; encoded: Uint8Array }
+          | undefined)
+      : undefined;
+    const receipts =
+      receiptsRow === undefined ? [] : decodeBlockReceipts(receiptsRow.ends, receiptsRow.encoded, height);
     return {
       height: BigInt(row.height),
       storedHash: plainBytes(row.hash),
@@ -727,10 +756,7 @@ export class SqliteStore implements Store {
         encoded: plainBytes(transaction.encoded),
       })),
       receiptsStored: row.receipts_stored === 1,
-      receipts: receiptRows.map((receipt) => ({
-        logIndex: receipt.log_index,
-        encoded: plainBytes(receipt.encoded),
-      })),
+      receipts: receipts.map((encoded, index) => ({ logIndex: row.first_log_index + index, encoded })),
     };
   }
 
@@ -754,13 +780,23 @@ export class SqliteStore implements Store {
   async receiptOfTransaction(hash: Uint8Array): Promise<StoredReceipt | undefined> {
     const transaction = await this.transactionByHash(hash);
     if (transaction === undefined) return undefined;
-    const encoded = this.#statement("receiptByLogIndex").get(transaction.logIndex) as Uint8Array | undefined;
-    if (encoded === undefined) return undefined;
-    return {
-      height: transaction.height,
-      indexInBlock: transaction.indexInBlock,
-      encoded: plainBytes(encoded),
-    };
+    const { height, indexInBlock } = transaction;
+    const window = endsWindowOf(indexInBlock);
+    const ends = this.#statement("receiptEndsWindow").get(window.from, window.length, height) as
+      | Uint8Array
+      | null
+      | undefined;
+    // No row: the block was stored without receipts (before version 2, or a snapshot base).
+    if (ends === undefined) return undefined;
+    // SQLite's substr answers NULL past the end of a blob (and for an empty one).
+    const { start, end } = receiptBoundsOf(ends ?? new Uint8Array(0), indexInBlock, height);
+    const encoded =
+      (this.#statement("receiptBytes").get(start + 1, end - start, height) as Uint8Array | null) ??
+      new Uint8Array(0);
+    if (encoded.length !== end - start) {
+      throw new StoreError("STORE_RECEIPTS_MISMATCH", "the receipts' offsets are malformed", { height });
+    }
+    return { height, indexInBlock, encoded: plainBytes(encoded) };
   }
 
   #heightOfBlockHash(blockHash: Uint8Array): bigint | undefined {
@@ -913,9 +949,23 @@ export class SqliteStore implements Store {
       .immediate();
   }
 
+  /** A committed tile as stored (checked), or undefined. */
+  #readTile(level: number, tile: number): LogTile | undefined {
+    const row = this.#statement("logTileGet").get(level, tile) as [number, Uint8Array] | undefined;
+    if (row === undefined) return undefined;
+    return checkTile(level, tile, { firstOffset: row[0], hashes: plainBytes(row[1]) });
+  }
+
   #logNodeSync(level: number, index: number): Uint8Array | undefined {
-    const hash = this.#statement("logNodeGet").get(level, index) as Uint8Array | undefined;
-    return hash === undefined ? undefined : plainBytes(hash);
+    const tile = tileOf(index);
+    const cached = this.#tileCache.get(level, tile);
+    const fromCache = cached === undefined ? undefined : nodeOfTile(cached, index);
+    if (fromCache !== undefined) return fromCache;
+    // Not cached, or past the cached tile's end: the tile may have grown since.
+    const stored = this.#readTile(level, tile);
+    if (stored === undefined) return undefined;
+    this.#tileCache.set(level, tile, stored);
+    return nodeOfTile(stored, index);
   }
 
   #stateNodeSync(nodeHash: Uint8Array): Uint8Array | undefined {
@@ -997,8 +1047,8 @@ export class SqliteStore implements Store {
       blocks: count("blocks"),
       transactions: count("transactions"),
       events: count("events"),
-      receipts: count("receipts"),
-      logNodes: count("log_nodes"),
+      receipts: (this.#statement("receiptCount").get() as number) / RECEIPT_END_BYTES,
+      logNodes: (this.#statement("logNodeCount").get() as number) / LOG_NODE_BYTES,
       stateNodes: count("state_nodes"),
       sizeBytes: statSync(this.path).size + (existsSync(walPath) ? statSync(walPath).size : 0),
     };
