@@ -339,11 +339,6 @@ function checkStateRootNode(batch: SnapshotBaseBatch, stateRoot: Uint8Array, has
 }
 
 /**
- * Shapes of the index entries. Their hashes are not recomputed here (a commit would hash every
- * transaction again): a wrong entry cannot make a read return a wrong row, because every read
- * through an index recomputes the hash from the row's bytes.
- */
-/**
  * True when `text` takes at most `maxBytes` bytes of UTF-8. A UTF-16 code unit takes at most 3, so
  * short names (every one in practice) are not encoded: the commit path checks two per event.
  */
@@ -351,6 +346,11 @@ function utf8Within(text: string, maxBytes: number): boolean {
   return text.length * 3 <= maxBytes || utf8(text).length <= maxBytes;
 }
 
+/**
+ * Shapes of the index entries. Their hashes are not recomputed here (a commit would hash every
+ * transaction again): a wrong entry cannot make a read return a wrong row, because every read
+ * through an index recomputes the hash from the row's bytes.
+ */
 function checkTransactionEntries(batch: BlockBatch): void {
   const { transactions } = batch.block;
   if (!Array.isArray(batch.transactions) || batch.transactions.length !== transactions.length) {

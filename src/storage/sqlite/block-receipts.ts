@@ -33,7 +33,8 @@ export function encodeBlockReceipts(receipts: readonly Uint8Array[]): {
 
 /** Receipts stored in a row (STORE_RECEIPTS_MISMATCH naming the height when the offsets are damaged). */
 export function receiptCountOf(ends: Uint8Array, height: bigint): number {
-  if (ends.length % RECEIPT_END_BYTES !== 0) throw mismatch("the receipts' offsets are malformed", height);
+  if (ends.length % RECEIPT_END_BYTES !== 0)
+    throw receiptsMismatch("the receipts' offsets are malformed", height);
   return ends.length / RECEIPT_END_BYTES;
 }
 
@@ -45,11 +46,13 @@ export function decodeBlockReceipts(ends: Uint8Array, encoded: Uint8Array, heigh
   let start = 0;
   for (let index = 0; index < count; index++) {
     const end = endsView.getUint32(index * RECEIPT_END_BYTES, true);
-    if (end < start || end > encoded.length) throw mismatch("the receipts' offsets are malformed", height);
+    if (end < start || end > encoded.length)
+      throw receiptsMismatch("the receipts' offsets are malformed", height);
     receipts.push(encoded.slice(start, end));
     start = end;
   }
-  if (start !== encoded.length) throw mismatch("the receipts' offsets do not cover their bytes", height);
+  if (start !== encoded.length)
+    throw receiptsMismatch("the receipts' offsets do not cover their bytes", height);
   return receipts;
 }
 
@@ -65,10 +68,10 @@ export function receiptBoundsOf(
   const view = new DataView(window.buffer, window.byteOffset, window.byteLength);
   const expectedBytes = index === 0 ? RECEIPT_END_BYTES : 2 * RECEIPT_END_BYTES;
   if (window.length !== expectedBytes)
-    throw mismatch("the block holds fewer receipts than transactions", height);
+    throw receiptsMismatch("the block holds fewer receipts than transactions", height);
   const start = index === 0 ? 0 : view.getUint32(0, true);
   const end = view.getUint32(expectedBytes - RECEIPT_END_BYTES, true);
-  if (end < start) throw mismatch("the receipts' offsets are malformed", height);
+  if (end < start) throw receiptsMismatch("the receipts' offsets are malformed", height);
   return { start, end };
 }
 
@@ -80,6 +83,7 @@ export function endsWindowOf(index: number): { from: number; length: number } {
     : { from: (index - 1) * RECEIPT_END_BYTES + 1, length: 2 * RECEIPT_END_BYTES };
 }
 
-function mismatch(message: string, height: bigint): StoreError {
+/** STORE_RECEIPTS_MISMATCH for the block at `height`. */
+export function receiptsMismatch(message: string, height: bigint): StoreError {
   return new StoreError("STORE_RECEIPTS_MISMATCH", message, { height });
 }

@@ -76,6 +76,7 @@ import {
   endsWindowOf,
   RECEIPT_END_BYTES,
   receiptBoundsOf,
+  receiptsMismatch,
 } from "./block-receipts.ts";
 import { TailIndex, tailKeyOfHash } from "./deferred-index.ts";
 import {
@@ -794,7 +795,7 @@ export class SqliteStore implements Store {
       (this.#statement("receiptBytes").get(start + 1, end - start, height) as Uint8Array | null) ??
       new Uint8Array(0);
     if (encoded.length !== end - start) {
-      throw new StoreError("STORE_RECEIPTS_MISMATCH", "the receipts' offsets are malformed", { height });
+      throw receiptsMismatch("the receipts' offsets are malformed", height);
     }
     return { height, indexInBlock, encoded: plainBytes(encoded) };
   }
