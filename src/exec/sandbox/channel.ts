@@ -4,7 +4,7 @@
  *
  * - `call(context, fn, text)`: host → VM, `fn(text)`, the string it returns (or why it threw);
  * - `installHost(context, handler)`: VM → host, a function `host(text)` that answers with
- *   `handler(text)`.
+ *   `handler(text)`; `route(context, handler)` gives an installed one another handler.
  *
  * Why: on the pinned build (quickjs-emscripten-core 0.32.0, exact in package-lock) the library's
  * host-function path costs 6–15 µs of CPU per crossing before any work is done (a generator-based
@@ -164,12 +164,21 @@ export class Channel {
   }
 
   /**
-   * A function `host(text)` for the context: it answers `handler(text)`. The handler must not
-   * throw (it would unwind through the VM's C frames). A text that cannot be allocated becomes
-   * QuickJS's pending out-of-memory exception.
+   * A function `host(text)` for the context, answering `handler(text)` (see `route`). The handler
+   * must not throw (it would unwind through the VM's C frames). A text that cannot be allocated
+   * becomes QuickJS's pending out-of-memory exception.
    */
   installHost(context: QuickJSContext, handler: (text: string) => string): QuickJSHandle {
     const host = context.newFunction("host", () => undefined);
+    this.route(context, handler);
+    return host;
+  }
+
+  /**
+   * Sends the context's `host(text)` calls to `handler` from now on. Only the host side changes
+   * (nothing in the wasm memory): a context kept across blocks is routed to each block's contract.
+   */
+  route(context: QuickJSContext, handler: (text: string) => string): void {
     const ctx = contextPointerOf(context);
     this.#callbacks.setContextCallbacks(ctx, {
       callFunction: (calledCtx, _thisPtr, argc, argv) => {
@@ -181,7 +190,6 @@ export class Channel {
         return answer as JSValuePointer;
       },
     });
-    return host;
   }
 
   /**

@@ -5,6 +5,7 @@ import type { QuickJSWASMModule } from "quickjs-emscripten-core";
 import { bytesToHex } from "../../base/bytes.ts";
 import type { Value } from "../../encoding/value.ts";
 import type { SystemContract } from "../contract.ts";
+import { SANDBOX_TEMPLATE_CONTEXTS } from "../limits.ts";
 import { loadSandboxEngine, type QuickJsSandboxBlock, type QuickJsSandboxEngine } from "./engine.ts";
 import { SANDBOX_GLOBALS_REMOVED } from "./prelude.ts";
 import { TestTransaction, type TestTransactionOptions, TestWorld } from "./test-context.ts";
@@ -313,6 +314,58 @@ describe("QuickJS sandbox", () => {
       );
     assert.ok(Buffer.compare(memoryOf(engine), memoryOf(await loadSandboxEngine())) === 0);
     block = engine.openBlock();
+  });
+
+  it("starts every block from the same template: nothing a block leaves reaches the next (ADR 0010)", async () => {
+    block.close();
+    // More contracts than template contexts: the last ones compile the prelude in new contexts.
+    const contracts = SANDBOX_TEMPLATE_CONTEXTS + 2;
+    const leaver = (index: number) => `
+      export function leave() {
+        const seen = [typeof globalThis.left, typeof Object.prototype.left, Array.prototype.length];
+        globalThis.left = ${index};
+        Object.prototype.left = ${index};
+        Array.prototype.push(${index});
+        return seen.map(String).join(",");
+      }`;
+    for (let round = 0; round < 3; round++) {
+      const roundBlock = engine.openBlock();
+      const roundWorld = new TestWorld();
+      for (let index = 0; index < contracts; index++) {
+        loadInto(roundBlock, roundWorld, `leaver-${index}`, leaver(index), 10 + index);
+      }
+      for (let index = 0; index < contracts; index++) {
+        const { result } = run(roundWorld, `leaver-${index}`, "leave");
+        assert.ok(result.ok, `round ${round}, contract ${index}`);
+        assert.equal(
+          result.value,
+          "undefined,undefined,0",
+          `round ${round}, contract ${index}: a clean context`,
+        );
+      }
+      roundBlock.close();
+    }
+    // Two engines made at different moments are the same bytes: each context's clock-seeded
+    // Math.random state (never read: Math.random is gone) is made with the clock at zero.
+    const memoryOf = (sandboxEngine: QuickJsSandboxEngine) =>
+      new Uint8Array(
+        (sandboxEngine as unknown as { module: QuickJSWASMModule }).module.getWasmMemory().buffer,
+      );
+    const first = await loadSandboxEngine();
+    const startedMs = Date.now();
+    while (Date.now() < startedMs + 5) {
+      // The clock moves on between the two engines.
+    }
+    const second = await loadSandboxEngine();
+    assert.ok(Buffer.compare(memoryOf(first), memoryOf(second)) === 0, "two fresh engines: the same memory");
+    assert.ok(
+      Buffer.compare(memoryOf(engine), memoryOf(second)) === 0,
+      "after blocks: a fresh engine's memory",
+    );
+    block = engine.openBlock();
+    world = new TestWorld();
+    loadInto(block, world, "good", GOOD_CONTRACT, 1);
+    loadInto(block, world, "hostile", HOSTILE_CONTRACT, 2);
   });
 });
 

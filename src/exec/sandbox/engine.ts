@@ -1,22 +1,25 @@
 /**
  * The QuickJS sandbox for deployed contracts (ADR 0007): `loadSandboxEngine()` loads the pinned
  * QuickJS build (@jitl/quickjs-wasmfile-release-sync, exact version in package-lock) once, into
- * a fixed-size WebAssembly memory (SANDBOX_WASM_MEMORY_BYTES); `openBlock()` gives one block a
- * fresh QuickJS runtime limited to SANDBOX_RUNTIME_MEMORY_BYTES_MAX of heap (QuickJS's own
- * accounting) and SANDBOX_STACK_BYTES_MAX of stack; `load()` compiles a contract into a context
- * of its own, reused by every call of that contract in the block.
+ * a fixed-size WebAssembly memory (SANDBOX_WASM_MEMORY_BYTES), and makes its one QuickJS runtime
+ * (limited to SANDBOX_RUNTIME_MEMORY_BYTES_MAX per allocation and SANDBOX_STACK_BYTES_MAX of stack)
+ * with SANDBOX_TEMPLATE_CONTEXTS contexts in which the prelude has run, then snapshots the memory
+ * (ADR 0010). `openBlock()` gives one block that runtime as the snapshot left it; `load()` puts a
+ * contract into a context of its own (the next template context, else a new one where the prelude
+ * is compiled), reused by every call of that contract in the block. Closing the block puts the
+ * memory back to the snapshot.
  *
  * Determinism:
  * - gas is the instrumented step count (instrument.ts) plus the executor's charges for host
  *   operations; the host charges the steps used at every crossing, so gas is exact throughout;
- * - the heap state at any call depends only on the block's transactions: the runtime is fresh
- *   per block, and when a runtime is discarded the module's whole memory is put back to its
- *   state at load (`restoreMemory`: the snapshot, and zeros up to the heap's break; above it
- *   the memory was never written), so every block starts from the same bytes on every node;
- *   the fixed wasm memory is what runs out, at the same allocation everywhere;
- * - a runtime that ran out of memory is discarded after the transaction's outermost call and the
- *   memory restored, as if the module were new, for the rest of the block (its contracts are
- *   recompiled on next use), the same on every node;
+ * - the heap state at any call depends only on the block's transactions: every node makes the
+ *   same snapshot (the same module, the same steps), and at every block's end the module's whole
+ *   memory is put back to it (`restoreMemory`: the snapshot, and zeros up to the heap's break;
+ *   above it the memory was never written), so every block starts from the same bytes on every
+ *   node; the fixed wasm memory is what runs out, at the same allocation everywhere;
+ * - a runtime that ran out of memory is put back to the snapshot after the transaction's
+ *   outermost call, for the rest of the block (its contracts are loaded again on next use, into
+ *   the template contexts first, in the same order), the same on every node;
  * - no clock, randomness, I/O or host objects reach a contract (prelude.ts).
  *
  * Crossings (the call into the VM, and the VM's host calls) go through `Channel` (channel.ts),
@@ -63,6 +66,7 @@ import {
   SANDBOX_STATE_ID_BYTES_MAX,
   SANDBOX_STEP_GAS,
   SANDBOX_TABLE_BYTES_MAX,
+  SANDBOX_TEMPLATE_CONTEXTS,
   SANDBOX_WASM_MEMORY_BYTES,
   TX_STATE_WRITE_BYTES_MAX,
 } from "../limits.ts";
@@ -219,12 +223,33 @@ function heapBreakAddressOf(module: QuickJSWASMModule, snapshot: Uint8Array): nu
   return candidates[0]!;
 }
 
+/**
+ * Runs `build` (synchronous) with the QuickJS module's clock reading 0. QuickJS seeds each new
+ * context's Math.random state from the clock (js_random_init); the prelude deletes Math.random,
+ * so no contract reads the seed, but the template contexts' seeds lie in the snapshot, which must
+ * be the same bytes on every node. The pinned build reads the clock through its `gettimeofday`
+ * import, which calls Date.now when called (the engine test compares two engines made at
+ * different times, byte for byte, so a build that reads the clock elsewhere fails there).
+ */
+function withWasmClockAtZero<T>(build: () => T): T {
+  const dateNow = Date.now;
+  Date.now = () => 0;
+  try {
+    return build();
+  } finally {
+    Date.now = dateNow;
+  }
+}
+
 class Engine implements QuickJsSandboxEngine {
   readonly module: QuickJSWASMModule;
   readonly channel: Channel;
-  readonly runtimeMemoryBytesMax: number;
+  /** The engine's one runtime: restored with the memory at every block's end, never disposed. */
+  readonly runtime: QuickJSRuntime;
+  /** Contexts where the prelude has run, taken by a block's contracts in load order. */
+  readonly templates: readonly PreludeContext[];
   readonly #instrumented = new Map<string, Result<InstrumentedContract, ExecutionError>>();
-  readonly #memorySnapshot: Uint8Array;
+  #memorySnapshot: Uint8Array;
   readonly #breakAddress: number;
   blockOpen = false;
 
@@ -236,21 +261,45 @@ class Engine implements QuickJsSandboxEngine {
   ) {
     this.module = module;
     this.#breakAddress = breakAddress;
-    this.runtimeMemoryBytesMax = runtimeMemoryBytesMax;
     this.#memorySnapshot = memorySnapshot;
     this.channel = Channel.attach(module);
     // Attaching checked the string layout in a runtime of its own: start from the load's bytes.
     this.restoreMemory();
+    this.runtime = module.newRuntime();
+    this.runtime.setMemoryLimit(runtimeMemoryBytesMax);
+    this.runtime.setMaxStackSize(SANDBOX_STACK_BYTES_MAX);
+    this.templates = withWasmClockAtZero(() => {
+      const templates: PreludeContext[] = [];
+      for (let index = 0; index < SANDBOX_TEMPLATE_CONTEXTS; index++) {
+        // Routed to a contract when a block takes it; nothing calls the host before that.
+        const made = preludeContextOf(
+          this,
+          () => OUT_OF_GAS_ANSWER,
+          (_context, error) => {
+            error.dispose();
+            return executionError("EXEC_CONTRACT_INVALID", "the prelude does not run");
+          },
+        );
+        assert(made.ok, "the prelude runs in a fresh context");
+        templates.push(made.value);
+      }
+      return templates;
+    });
+    // From here on every block starts from, and ends with, these bytes.
+    this.#memorySnapshot = snapshotOf(module.getWasmMemory());
   }
 
   /**
-   * Puts the module's whole memory back as it was when QuickJS was loaded. Called with no
-   * runtime alive: QuickJS's and the allocator's state then equal a fresh module's (the wasm
-   * stack pointer, the only state outside the memory, is back at its base when idle), so the
-   * next runtime runs out of memory at exactly the same point on every node, whatever blocks
-   * each node ran before (freeing alone leaves the allocator in a history-dependent state).
-   * Only the bytes below the heap's break can differ from the snapshot: emscripten's allocator
-   * never gives memory back (the break only grows; the determinism test compares the whole memory with a fresh engine's), so above it is still zero.
+   * Puts the module's whole memory back to the snapshot: at construction, as QuickJS was loaded;
+   * after, with the runtime and its template contexts made (ADR 0010). Called with no call
+   * running: QuickJS's and the allocator's state then equal the snapshot's (the wasm stack
+   * pointer, the only state outside the memory, is back at its base when idle), so the next
+   * block runs out of memory at exactly the same point on every node, whatever blocks each node
+   * ran before (freeing alone leaves the allocator in a history-dependent state). The runtime's
+   * and the template contexts' host-side objects stay valid: they only point into the memory,
+   * and it holds again what they point at. Only the bytes below the heap's break can differ from
+   * the snapshot: emscripten's allocator never gives memory back (the break only grows; the
+   * determinism test compares the whole memory with a fresh engine's), so above it is still zero.
    */
   restoreMemory(): void {
     this.channel.forgetAllocations();
@@ -303,10 +352,13 @@ class Block implements QuickJsSandboxBlock {
   readonly engine: Engine;
   readonly contracts = new Map<string, SandboxContract>();
   readonly parts = new ContextParts();
-  runtime: QuickJSRuntime | null = null;
-  /** Bumped when the runtime is discarded; contexts of an older generation are gone. */
+  /** Bumped when the memory is put back; contexts of an older generation are gone. */
   generation = 0;
-  /** Set when a call ran out of memory: the runtime is discarded after the outermost call. */
+  /** Template contexts this generation has handed out, in load order (the same on every node). */
+  templatesTaken = 0;
+  /** Whether this generation has run anything in the runtime (its memory then needs restoring). */
+  used = false;
+  /** Set when a call ran out of memory: the memory is put back after the outermost call. */
   poisoned = false;
   /** Sandbox calls on the stack, all contracts together. */
   depth = 0;
@@ -321,14 +373,13 @@ class Block implements QuickJsSandboxBlock {
     this.engine = engine;
   }
 
-  runtimeOf(): QuickJSRuntime {
-    if (this.runtime === null) {
-      const runtime = this.engine.module.newRuntime();
-      runtime.setMemoryLimit(this.engine.runtimeMemoryBytesMax);
-      runtime.setMaxStackSize(SANDBOX_STACK_BYTES_MAX);
-      this.runtime = runtime;
-    }
-    return this.runtime;
+  /** The next template context of this generation, or null when all are taken. */
+  takeTemplate(): PreludeContext | null {
+    const templates = this.engine.templates;
+    if (this.templatesTaken >= templates.length) return null;
+    const template = templates[this.templatesTaken]!;
+    this.templatesTaken += 1;
+    return template;
   }
 
   load(name: string, codeHash: Uint8Array, code: Uint8Array): Result<SystemContract, ExecutionError> {
@@ -348,20 +399,19 @@ class Block implements QuickJsSandboxBlock {
     return ok(contract);
   }
 
-  /** Discards a runtime that ran out of memory once no call is running in it. */
+  /** Puts back a runtime that ran out of memory once no call is running in it. */
   afterOutermost(): void {
     if (this.depth > 0 || !this.poisoned) return;
     this.discardRuntime();
     this.runtimesRecreated += 1;
   }
 
+  /** Drops the block's contexts and puts the memory back to the engine's snapshot. */
   discardRuntime(): void {
     for (const contract of this.contracts.values()) contract.disposeVm();
-    if (this.runtime !== null) {
-      this.runtime.dispose();
-      this.engine.restoreMemory();
-    }
-    this.runtime = null;
+    if (this.used) this.engine.restoreMemory();
+    this.used = false;
+    this.templatesTaken = 0;
     this.generation += 1;
     this.poisoned = false;
   }
@@ -381,11 +431,10 @@ class Block implements QuickJsSandboxBlock {
   }
 
   memoryUsage(): SandboxMemoryUsage {
-    let runtimeBytes = 0;
-    if (this.runtime !== null) {
-      const match = /memory used\s+\d+\s+(\d+)/.exec(this.runtime.dumpMemoryUsage());
-      runtimeBytes = match === null ? 0 : Number(match[1]);
-    }
+    // QuickJS writes its report in the memory: the block's end puts it back.
+    this.used = true;
+    const match = /memory used\s+\d+\s+(\d+)/.exec(this.engine.runtime.dumpMemoryUsage());
+    const runtimeBytes = match === null ? 0 : Number(match[1]);
     return { runtimeBytes, wasmMemoryBytes: this.engine.module.getWasmMemory().buffer.byteLength };
   }
 
@@ -458,10 +507,55 @@ function sameMember(left: MemberIdentity | null, right: MemberIdentity | null): 
   return true;
 }
 
+/** A context where the prelude has run: its functions, alive as long as the context. */
+interface PreludeContext {
+  readonly context: QuickJSContext;
+  /** The host function, the prelude, its API object, load and invoke. */
+  readonly handles: readonly QuickJSHandle[];
+  readonly load: QuickJSHandle;
+  readonly invoke: QuickJSHandle;
+}
+
+/**
+ * A new context of the engine's runtime with `host` routed to `handler` and the prelude run; on
+ * failure (out of memory in a full runtime) the context is gone and `failureOf` says why.
+ */
+function preludeContextOf(
+  engine: Engine,
+  handler: (request: string) => string,
+  failureOf: (context: QuickJSContext, error: QuickJSHandle) => ExecutionError,
+): Result<PreludeContext, ExecutionError> {
+  const context = engine.runtime.newContext();
+  const handles: QuickJSHandle[] = [];
+  const failWith = (error: ExecutionError): Result<PreludeContext, ExecutionError> => {
+    for (const handle of handles) handle.dispose();
+    context.dispose();
+    return fail(error);
+  };
+  handles.push(engine.channel.installHost(context, handler));
+  const prelude = context.evalCode(PRELUDE_SOURCE, "prelude.js");
+  if (prelude.error !== undefined) return failWith(failureOf(context, prelude.error));
+  handles.push(prelude.value);
+  const api = context.callFunction(prelude.value, context.undefined, handles[0]!);
+  if (api.error !== undefined) return failWith(failureOf(context, api.error));
+  handles.push(api.value);
+  const load = context.getProp(api.value, "load");
+  const invoke = context.getProp(api.value, "invoke");
+  handles.push(load, invoke);
+  return ok({ context, handles, load, invoke });
+}
+
+function disposePreludeContext(prelude: PreludeContext): void {
+  for (const handle of prelude.handles) handle.dispose();
+  prelude.context.dispose();
+}
+
 interface Vm {
   readonly generation: number;
+  readonly prelude: PreludeContext;
+  /** A template context: the engine's, kept (the memory's restore cleans it), never disposed. */
+  readonly template: boolean;
   readonly context: QuickJSContext;
-  readonly handles: QuickJSHandle[];
   readonly invoke: QuickJSHandle;
   /** The block and caller parts last sent to this context (it keeps them until they change). */
   sentBlock: string | null;
@@ -625,34 +719,38 @@ class SandboxContract implements SystemContract {
   disposeVm(): void {
     if (this.#vm === null) return;
     assert(this.#frames.length === 0, "a context is disposed only when idle");
-    for (const handle of this.#vm.handles) handle.dispose();
-    this.#vm.context.dispose();
+    if (!this.#vm.template) disposePreludeContext(this.#vm.prelude);
     this.#vm = null;
   }
 
-  /** The contract's context in the block's current runtime, compiled on first use. */
+  /**
+   * The contract's context in the block's current generation, made on first use: the next
+   * template context (the prelude has run there), else a new context that compiles the prelude.
+   */
   vm(): Result<Vm, ExecutionError> {
     const block = this.#block;
     if (this.#vm !== null && this.#vm.generation === block.generation) return ok(this.#vm);
     this.#vm = null;
-    const context = block.runtimeOf().newContext();
-    const handles: QuickJSHandle[] = [];
+    block.used = true;
+    const handler = (request: string): string => this.#host(request);
+    const template = block.takeTemplate();
+    let prelude: PreludeContext;
+    if (template !== null) {
+      block.engine.channel.route(template.context, handler);
+      prelude = template;
+    } else {
+      const made = preludeContextOf(block.engine, handler, (context, error) =>
+        this.#loadFailure(context, error),
+      );
+      if (!made.ok) return made;
+      prelude = made.value;
+    }
+    const { context, load } = prelude;
+    // A template context that failed stays taken: the block's end cleans it with the memory.
     const failWith = (error: ExecutionError): Result<Vm, ExecutionError> => {
-      for (const handle of handles) handle.dispose();
-      context.dispose();
+      if (template === null) disposePreludeContext(prelude);
       return fail(error);
     };
-    const host = block.engine.channel.installHost(context, (request) => this.#host(request));
-    handles.push(host);
-    const prelude = context.evalCode(PRELUDE_SOURCE, "prelude.js");
-    if (prelude.error !== undefined) return failWith(this.#loadFailure(context, prelude.error));
-    handles.push(prelude.value);
-    const api = context.callFunction(prelude.value, context.undefined, host);
-    if (api.error !== undefined) return failWith(this.#loadFailure(context, api.error));
-    handles.push(api.value);
-    const load = context.getProp(api.value, "load");
-    const invoke = context.getProp(api.value, "invoke");
-    handles.push(load, invoke);
     const factory = context.evalCode(this.#code.factorySource, `${this.name}.js`);
     if (factory.error !== undefined) return failWith(this.#loadFailure(context, factory.error));
     const stepsHandle = context.newNumber(SANDBOX_LOAD_STEPS_MAX);
@@ -671,7 +769,15 @@ class SandboxContract implements SystemContract {
         executionError(code, `the contract does not load: ${reason.slice(0, 200)}`, { contract: this.name }),
       );
     }
-    this.#vm = { generation: block.generation, context, handles, invoke, sentBlock: null, sentCaller: null };
+    this.#vm = {
+      generation: block.generation,
+      prelude,
+      template: template !== null,
+      context,
+      invoke: prelude.invoke,
+      sentBlock: null,
+      sentCaller: null,
+    };
     return ok(this.#vm);
   }
 
