@@ -176,7 +176,11 @@ function pinnedVariant(): QuickJSSyncVariant {
 /** The memory's bytes up to its last non-zero byte (the rest of a fresh memory is zeros). */
 function snapshotOf(memory: WebAssembly.Memory): Uint8Array {
   const bytes = new Uint8Array(memory.buffer);
-  let end = bytes.length;
+  // Whole words first (a memory is whole pages): a fourth of the steps over 64 MiB of mostly zeros.
+  const words = new Uint32Array(memory.buffer);
+  let wordEnd = words.length;
+  while (wordEnd > 0 && words[wordEnd - 1] === 0) wordEnd -= 1;
+  let end = wordEnd * 4;
   while (end > 0 && bytes[end - 1] === 0) end -= 1;
   return bytes.slice(0, end);
 }
