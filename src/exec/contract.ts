@@ -24,6 +24,12 @@ export const EVENT_TYPE_PATTERN = /^[a-z][a-z0-9_.-]{0,63}$/;
 /** A contract's own tables. Keys are `contractStateKeyOf(hash, contract, table, id)`. */
 export interface ContractState {
   get(table: string, id: Uint8Array): Uint8Array | undefined;
+  /**
+   * The row as `get` would give it now, with nothing charged or counted. The table index tells
+   * with it a read the transaction could not make from a missing entry; the sandbox checks with it
+   * that the rows it keeps in the VM are still the state's (ADR 0011), and keeps none without it.
+   */
+  peek?(table: string, id: Uint8Array): Uint8Array | undefined;
   /** Writes a non-empty value; counts toward the transaction's write limits. */
   set(table: string, id: Uint8Array, value: Uint8Array): void;
   delete(table: string, id: Uint8Array): void;

@@ -45,6 +45,7 @@ export type ExecutionErrorCode =
   | "EXEC_VALUE_INVALID"
   | "EXEC_STATE_ID_INVALID"
   | "EXEC_TABLE_INDEX_FULL"
+  | "EXEC_READ_REFUSED"
   // A deployed contract's own code: `throw new ContractError("SERVICE_CLOSED")` -> CONTRACT_SERVICE_CLOSED.
   | `CONTRACT_${string}`
   // System contract (src/exec/system) codes go here.

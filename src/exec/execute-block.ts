@@ -544,6 +544,10 @@ class FrameState implements ContractState {
     return this.#frame.read(table, id);
   }
 
+  peek(table: string, id: Uint8Array): Uint8Array | undefined {
+    return this.#frame.peek(table, id);
+  }
+
   set(table: string, id: Uint8Array, value: Uint8Array): void {
     this.#frame.write(table, id, value);
   }
@@ -623,6 +627,11 @@ class CallFrame implements ContractContext {
     this.#keyId = id.slice();
     this.#key = key;
     return key;
+  }
+
+  /** The row as `read` sees it, with no gas charged. */
+  peek(table: string, id: Uint8Array): Uint8Array | undefined {
+    return this.overlay.get(this.#keyOf(table, id));
   }
 
   read(table: string, id: Uint8Array): Uint8Array | undefined {

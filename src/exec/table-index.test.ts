@@ -173,3 +173,46 @@ describe("TableIndex", () => {
     assert.deepEqual(reread.scan("b", { limit: 10 }), [idOf("y")]);
   });
 });
+
+describe("table index reads the transaction cannot make", () => {
+  /** The index of "t" with two pages, then a state whose reads are refused (as an executor's are
+   * once the transaction ran out of gas or broke a limit: `get` answers nothing). */
+  function refusingState(withPeek: boolean): ContractState {
+    const written = memoryState();
+    const index = new TableIndex(written);
+    for (let id = 0; id < TABLE_INDEX_PAGE_IDS_MAX + 2; id++) {
+      assert.ok(index.insert("t", idOf(`id-${String(id).padStart(4, "0")}`)).ok);
+    }
+    index.flush();
+    const refusing: ContractState = {
+      get: () => undefined,
+      set: () => undefined,
+      delete: () => undefined,
+    };
+    if (withPeek) refusing.peek = (table, id) => written.get(table, id);
+    return refusing;
+  }
+
+  it("fails the operation with EXEC_READ_REFUSED when the state still holds the entry", () => {
+    const index = new TableIndex(refusingState(true));
+    assert.throws(
+      () => index.insert("t", idOf("id-0001x")),
+      (error: unknown) => (error as { code?: string }).code === "EXEC_READ_REFUSED",
+    );
+  });
+
+  it("treats a listed page the state lacks as a broken index", () => {
+    // Only the meta entry of a whole index: it lists pages that neither get nor peek finds.
+    const whole = memoryState();
+    const source = new TableIndex(whole);
+    for (let id = 0; id < TABLE_INDEX_PAGE_IDS_MAX + 2; id++)
+      assert.ok(source.insert("t", idOf(`id-${id}`)).ok);
+    source.flush();
+    const metaOnly = memoryState();
+    for (const [key, value] of whole.entries) {
+      if (key.endsWith(bytesToHex(idOf("meta")))) metaOnly.entries.set(key, value);
+    }
+    const withPeek: ContractState = { ...metaOnly, peek: (table, id) => metaOnly.get(table, id) };
+    assert.throws(() => new TableIndex(withPeek).insert("t", idOf("id-5x")), /a listed page exists/);
+  });
+});

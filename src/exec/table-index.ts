@@ -167,10 +167,30 @@ export class TableIndex {
     this.#state = state;
   }
 
+  /**
+   * An entry of the index, or undefined when the state has none. A read the transaction could not
+   * make (it ran out of gas, or broke a limit before: `get` then answers nothing) fails the
+   * operation with EXEC_READ_REFUSED (the transaction fails with the first cause anyway), rather
+   * than passing for a missing entry: a listed page that is missing is a broken index (assert).
+   */
+  #read(table: string, id: Uint8Array): Uint8Array | undefined {
+    const bytes = this.#state.get(table, id);
+    if (bytes !== undefined) return bytes;
+    const peek = this.#state.peek;
+    if (peek !== undefined && peek.call(this.#state, table, id) !== undefined) {
+      throw new ExecutionError(
+        "EXEC_READ_REFUSED",
+        "the table's index could not be read: the transaction ran out of gas or broke a limit before",
+        { table },
+      );
+    }
+    return undefined;
+  }
+
   #table(table: string): TableCache {
     const cached = this.#tables.get(table);
     if (cached !== undefined) return cached;
-    const bytes = this.#state.get(tableIndexTableOf(table), META_ID);
+    const bytes = this.#read(tableIndexTableOf(table), META_ID);
     const meta: Meta = bytes === undefined ? { count: 0, pageNext: 1, pages: [] } : decodeIndexMeta(bytes);
     const cache: TableCache = { meta, metaDirty: false, pages: new Map(), pagesDirty: new Map() };
     this.#tables.set(table, cache);
@@ -180,7 +200,7 @@ export class TableIndex {
   #page(table: string, cache: TableCache, pageNo: number): Uint8Array[] {
     const cached = cache.pages.get(pageNo);
     if (cached !== undefined) return cached;
-    const bytes = this.#state.get(tableIndexTableOf(table), pageIdOf(pageNo));
+    const bytes = this.#read(tableIndexTableOf(table), pageIdOf(pageNo));
     assert(bytes !== undefined, "table index: a listed page exists");
     const ids = decodeIndexPage(bytes);
     cache.pages.set(pageNo, ids);

@@ -192,6 +192,10 @@ export class TestTransaction {
     else this.world.entries.set(key, value.slice());
   }
 
+  peek(contract: string, table: string, id: Uint8Array): Uint8Array | undefined {
+    return this.world.entries.get(`${contract}/${table}/${bytesToHex(id)}`)?.slice();
+  }
+
   read(contract: string, table: string, id: Uint8Array): Uint8Array | undefined {
     const value = this.world.entries.get(`${contract}/${table}/${bytesToHex(id)}`);
     this.charge(GAS_COSTS.stateRead + GAS_COSTS.stateReadPerByte * BigInt(value?.length ?? 0));
@@ -233,6 +237,10 @@ class TestState implements ContractState {
 
   get(table: string, id: Uint8Array): Uint8Array | undefined {
     return this.#context.transaction.read(this.#context.contract, table, id);
+  }
+
+  peek(table: string, id: Uint8Array): Uint8Array | undefined {
+    return this.#context.transaction.peek(this.#context.contract, table, id);
   }
 
   set(table: string, id: Uint8Array, value: Uint8Array): void {
