@@ -17,7 +17,8 @@
  *   close (which restores the wasm memory) after CONTRACTS_LOADED more contracts.
  *
  * Each figure is the median of ROUNDS rounds in this process; machine load is printed.
- * `--wasm-inlining=off` compiles QuickJS without V8's wasm inlining (ADR 0009), to compare.
+ * `--wasm-inlining=off` compiles QuickJS without V8's wasm inlining (ADR 0009), and
+ * `--read-cache=off` keeps no rows in the VM (ADR 0011), to compare.
  * @module
  */
 import { execSync } from "node:child_process";
@@ -106,7 +107,9 @@ function counterBlock(count: number): ValidTransaction[] {
 
 /** `--wasm-inlining=off`: QuickJS compiled without V8's wasm inlining (ADR 0009), for comparison. */
 const wasmInlining = !process.argv.includes("--wasm-inlining=off");
-const engine = await loadSandboxEngine({ wasmInlining });
+/** `--read-cache=off`: every read crosses to the host (ADR 0011), for comparison. */
+const readCache = !process.argv.includes("--read-cache=off");
+const engine = await loadSandboxEngine({ wasmInlining, readCache });
 const counter = await bundleContract(path.join(CONTRACTS_DIRECTORY, "counter", "index.ts"));
 const codeHash = Buffer.from(counter.codeHashHex, "hex");
 
@@ -235,7 +238,7 @@ const width = Math.max(...rows.map(([name]) => name.length));
 process.stdout.write(
   `bench:exec — ${CALLS.toLocaleString("en-US")} calls × ${ROUNDS} rounds, medians; QuickJS wasm inlining ${
     wasmInlining ? "on" : "off"
-  } (ADR 0009)\n`,
+  } (ADR 0009), rows kept in the VM ${readCache ? "on" : "off"} (ADR 0011)\n`,
 );
 for (const [name, value] of rows) process.stdout.write(`${name.padEnd(width)}  ${value}\n`);
 process.stdout.write(

@@ -196,6 +196,11 @@ export const SANDBOX_WASM_MEMORY_BYTES = 64 * 1024 * 1024;
  * contracts skip compiling the prelude (≈ 3 ms each); the others compile it as before.
  */
 export const SANDBOX_TEMPLATE_CONTEXTS = 4;
+/**
+ * Rows a contract's context keeps in the VM between its calls, so that a read of one is answered
+ * there, the host checking it (engine.ts, docs/adr/0011-sandbox-read-cache.md).
+ */
+export const SANDBOX_READ_CACHE_ROWS = 16;
 /** QuickJS stack of one runtime; deeper recursion fails with EXEC_STACK_OVERFLOW. */
 export const SANDBOX_STACK_BYTES_MAX = 256 * 1024;
 /** Nodes (values, items, entries) of one value crossing the sandbox boundary. */

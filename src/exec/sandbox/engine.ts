@@ -51,6 +51,7 @@ import { isValueMap } from "../args.ts";
 import type {
   CallerIdentity,
   ContractContext,
+  ContractState,
   MemberIdentity,
   SandboxBlock,
   SandboxEngine,
@@ -60,6 +61,7 @@ import { ExecutionError, type ExecutionErrorCode } from "../errors.ts";
 import {
   SANDBOX_CODE_BYTES_MAX,
   SANDBOX_LOAD_STEPS_MAX,
+  SANDBOX_READ_CACHE_ROWS,
   SANDBOX_RUNTIME_MEMORY_BYTES_MAX,
   SANDBOX_SCAN_ITEMS_MAX,
   SANDBOX_STACK_BYTES_MAX,
@@ -103,6 +105,12 @@ export interface SandboxEngineOptions {
    * node turns it off with CITYLEDGER_WASM_INLINING=off). See `enableWasmInlining`.
    */
   readonly wasmInlining?: boolean;
+  /**
+   * Rows kept in the VM between a contract's calls, so that reads of them are answered there and
+   * done by the host at the next crossing (default: on; ADR 0011). Off only to compare: results,
+   * gas, writes and events are the same either way (the differential test checks it).
+   */
+  readonly readCache?: boolean;
 }
 
 /**
@@ -133,6 +141,8 @@ export interface QuickJsSandboxBlock extends SandboxBlock {
   memoryUsage(): SandboxMemoryUsage;
   /** Runtimes discarded in this block after running out of memory. */
   readonly runtimesRecreated: number;
+  /** Reads the VM answered from kept rows in this block (ADR 0011); the host did them after. */
+  readonly keptReads: number;
 }
 
 export interface QuickJsSandboxEngine extends SandboxEngine {
@@ -162,7 +172,7 @@ export async function loadSandboxEngine(options: SandboxEngineOptions = {}): Pro
   assert(module.getWasmMemory() === wasmMemory, "QuickJS runs in the fixed memory");
   const snapshot = snapshotOf(wasmMemory);
   const breakAddress = heapBreakAddressOf(module, snapshot);
-  return new Engine(module, runtimeMemoryBytesMax, snapshot, breakAddress);
+  return new Engine(module, runtimeMemoryBytesMax, snapshot, breakAddress, options.readCache ?? true);
 }
 
 /** The pinned build (its ESM and CommonJS typings disagree on where the default export sits). */
@@ -255,6 +265,8 @@ class Engine implements QuickJsSandboxEngine {
   readonly #instrumented = new Map<string, Result<InstrumentedContract, ExecutionError>>();
   #memorySnapshot: Uint8Array;
   readonly #breakAddress: number;
+  /** Whether contracts' contexts keep rows in the VM (ADR 0011). */
+  readonly readCache: boolean;
   blockOpen = false;
 
   constructor(
@@ -262,8 +274,10 @@ class Engine implements QuickJsSandboxEngine {
     runtimeMemoryBytesMax: number,
     memorySnapshot: Uint8Array,
     breakAddress: number,
+    readCache: boolean,
   ) {
     this.module = module;
+    this.readCache = readCache;
     this.#breakAddress = breakAddress;
     this.#memorySnapshot = memorySnapshot;
     this.channel = Channel.attach(module);
@@ -367,6 +381,7 @@ class Block implements QuickJsSandboxBlock {
   /** Sandbox calls on the stack, all contracts together. */
   depth = 0;
   runtimesRecreated = 0;
+  keptReads = 0;
   closed = false;
   /** A bug in a host callback (it must not reach the contract): rethrown after the call. */
   hostFailure: unknown = null;
@@ -575,6 +590,11 @@ class Frame {
   outOfGas = false;
   /** Codes of the host failures handed to the VM in this call (only those may come back). */
   readonly failureCodes = new Set<string>();
+  /** Whether the VM keeps rows in this call (the invoke's `rows` is not 0). */
+  keepRows = false;
+  /** A kept row's write did not take effect: the VM is told ("!") to keep none from then on. */
+  rowsBroken = false;
+  rowsBrokenTold = false;
 
   constructor(context: ContractContext) {
     this.context = context;
@@ -621,8 +641,8 @@ class Frame {
 const TX_HASH_REQUEST_CODE = "x".charCodeAt(0);
 /** The host's answer when the transaction is out of gas: steps -1, alone. */
 const OUT_OF_GAS_ANSWER = "-1";
-type QueuedLetter = "S" | "D" | "E";
-const QUEUED_LETTERS: ReadonlySet<string> = new Set<QueuedLetter>(["S", "D", "E"]);
+type QueuedLetter = "S" | "U" | "D" | "E";
+const QUEUED_LETTERS: ReadonlySet<string> = new Set<QueuedLetter>(["S", "U", "D", "E"]);
 
 /** The [code, message] of a ledger or contract failure in an invoke answer. */
 function failureOf(answer: WireReader): [string | null, string | null] {
@@ -707,12 +727,91 @@ function textOfId(id: Uint8Array): string | null {
   }
 }
 
+/** A row a contract's context keeps in the VM, as the host last saw it (ADR 0011). */
+interface KeptRow {
+  readonly table: string;
+  readonly id: Uint8Array;
+  encoded: Uint8Array;
+}
+
+/**
+ * The host's copy of the rows a contract's context keeps in the VM, by the slots both sides
+ * number them with (prelude.ts): added by `get` answers and `U` writes in the order the VM sees
+ * them, forgotten by `S` and `D` writes of them, all dropped when either side says so.
+ */
+class KeptRows {
+  readonly bySlot: Array<KeptRow | null> = [];
+  readonly #slotByKey = new Map<string, number>();
+  /**
+   * Whether the VM's rows may differ from these: set when an invoke starts, cleared when the
+   * outermost one ends well with its writes all done. The next invoke then drops them.
+   */
+  dirty = true;
+
+  get count(): number {
+    return this.bySlot.length;
+  }
+
+  clear(): void {
+    this.bySlot.length = 0;
+    this.#slotByKey.clear();
+  }
+
+  slotOf(key: string): number | undefined {
+    return this.#slotByKey.get(key);
+  }
+
+  add(key: string, table: string, id: Uint8Array, encoded: Uint8Array): number {
+    assert(this.bySlot.length < SANDBOX_READ_CACHE_ROWS && !this.#slotByKey.has(key), "a new kept row");
+    const slot = this.bySlot.length;
+    this.bySlot.push({ table, id, encoded });
+    this.#slotByKey.set(key, slot);
+    return slot;
+  }
+
+  forget(key: string): void {
+    const slot = this.#slotByKey.get(key);
+    if (slot === undefined) return;
+    this.#slotByKey.delete(key);
+    this.bySlot[slot] = null;
+  }
+
+  /** Whether every kept row is what the state holds now (read without a charge). */
+  matches(state: ContractState): boolean {
+    const peek = state.peek;
+    if (peek === undefined) return false;
+    for (const row of this.bySlot) {
+      if (row === null) continue;
+      const bytes = peek.call(state, row.table, row.id);
+      if (bytes === undefined || !equalBytes(bytes, row.encoded)) return false;
+    }
+    return true;
+  }
+}
+
+/** The prelude's key of a kept row (`rowKeyOf`): the table's length, the table, the text id. */
+function keptRowKeyOf(table: string, id: string): string {
+  return `${table.length}:${table}${id}`;
+}
+
+/** Whether the prelude keeps a value as a row: immutable in the VM (prelude's `keepable`). */
+function keepable(value: Value): boolean {
+  return (
+    value === null || typeof value === "bigint" || typeof value === "string" || typeof value === "boolean"
+  );
+}
+
 class SandboxContract implements SystemContract {
   readonly name: string;
   readonly #block: Block;
   readonly #code: InstrumentedContract;
   #vm: Vm | null = null;
   readonly #frames: Frame[] = [];
+  readonly #kept = new KeptRows();
+  /** What the last `get` and `set` operations read or wrote (for the kept rows). */
+  #lastReadBytes: Uint8Array | null = null;
+  #lastReadId: Uint8Array | null = null;
+  #lastWritten: { readonly id: Uint8Array; readonly encoded: Uint8Array } | null = null;
 
   constructor(block: Block, name: string, code: InstrumentedContract) {
     this.#block = block;
@@ -735,6 +834,9 @@ class SandboxContract implements SystemContract {
     const block = this.#block;
     if (this.#vm !== null && this.#vm.generation === block.generation) return ok(this.#vm);
     this.#vm = null;
+    // A new context keeps no rows.
+    this.#kept.clear();
+    this.#kept.dirty = true;
     block.used = true;
     const handler = (request: string): string => this.#host(request);
     const template = block.takeTemplate();
@@ -828,6 +930,8 @@ class SandboxContract implements SystemContract {
     if (!vmResult.ok) return vmResult;
     const vm = vmResult.value;
     const frame = new Frame(context);
+    const rows = this.#rowsControl(context);
+    frame.keepRows = rows !== 0;
     // The block and the caller go only when they differ from what this context last received.
     const parts = this.#block.parts;
     const blockPart = parts.blockOf(context);
@@ -835,7 +939,7 @@ class SandboxContract implements SystemContract {
     this.#block.rememberTxHash(context.txIndex, context.txHash);
     const payload = `[${frame.give()},${JSON.stringify(method)},${context.txIndex},${context.readOnly},${
       blockPart === vm.sentBlock ? 0 : blockPart
-    },${callerPart === vm.sentCaller ? 0 : callerPart},${vmValueJsonOf(args)}]`;
+    },${callerPart === vm.sentCaller ? 0 : callerPart},${rows},${vmValueJsonOf(args)}]`;
     vm.sentBlock = blockPart;
     vm.sentCaller = callerPart;
     this.#frames.push(frame);
@@ -864,7 +968,13 @@ class SandboxContract implements SystemContract {
     const kind = INVOKE_KINDS[Number(answer.character())];
     assert(kind !== undefined, "the prelude answers with a known kind");
     frame.charge(answer.steps());
-    let outcome = this.#outcome(frame, method, kind, answer);
+    // Reads the VM answered from kept rows come first, whatever the kind: charged as they would
+    // have been at their crossing; more than the gas left ends the call out of gas, as the read
+    // would have (without hits, running out here means the VM answered "oog" already).
+    this.#runHits(frame, answer);
+    let outcome = frame.outOfGas
+      ? fail(executionError("EXEC_OUT_OF_GAS", "the transaction ran out of gas", { contract: this.name }))
+      : this.#outcome(frame, method, kind, answer);
     if (outcome.ok && !frame.outOfGas) {
       // The writes and events the contract queued after its last host call.
       const refused = this.#runBatch(frame, answer);
@@ -878,8 +988,77 @@ class SandboxContract implements SystemContract {
     if (outcome.ok) {
       assert(answer.atEnd, "the answer ends with its queue");
       frame.flushIndex(false);
+      // The outermost call of this contract ended well: the VM's rows are the host's.
+      if (this.#frames.length === 0 && !frame.rowsBroken) this.#kept.dirty = false;
     }
     return outcome;
+  }
+
+  /**
+   * What the invoke's `rows` says (prelude.ts): 0 keep none (off, a context without `peek`, or
+   * this contract re-entered: its rows were dropped at the call), 2 drop them (the last call did
+   * not end well, or a row is no longer the state's: a transaction or call rolled back), 1 keep.
+   */
+  #rowsControl(context: ContractContext): 0 | 1 | 2 {
+    const kept = this.#kept;
+    if (!this.#block.engine.readCache || context.state.peek === undefined || this.#frames.length > 0) {
+      kept.clear();
+      return 0;
+    }
+    const dirty = kept.dirty;
+    kept.dirty = true;
+    if (dirty || !kept.matches(context.state)) {
+      kept.clear();
+      return 2;
+    }
+    return 1;
+  }
+
+  /** The reads the VM answered from kept rows (at the reader), done here; false when out of gas. */
+  #runHits(frame: Frame, reader: WireReader): boolean {
+    for (let slot = reader.hit(); slot >= 0; slot = reader.hit()) {
+      if (frame.outOfGas) continue;
+      const row = this.#kept.bySlot[slot];
+      assert(row !== undefined && row !== null, "the VM answers reads of rows the host keeps");
+      const bytes = frame.context.state.get(row.table, row.id);
+      if (frame.context.gasRemaining <= 0n) {
+        frame.outOfGas = true;
+        continue;
+      }
+      assert(bytes !== undefined && equalBytes(bytes, row.encoded), "a kept row is the state's");
+      this.#block.keptReads += 1;
+    }
+    return !frame.outOfGas;
+  }
+
+  /** After a queued write ran: the kept rows follow it (the prelude did the same when queueing it). */
+  #keepWrite(frame: Frame, letter: QueuedLetter, args: readonly Value[]): void {
+    if (letter === "E") return;
+    const table = args[0];
+    const id = args[1];
+    if (typeof table !== "string" || typeof id !== "string") return;
+    const key = keptRowKeyOf(table, id);
+    if (letter !== "U") {
+      this.#kept.forget(key);
+      return;
+    }
+    assert(frame.keepRows, "the VM keeps rows only when told to");
+    // Told "!" with this crossing's answer: the VM drops its rows, these included.
+    if (frame.rowsBroken) return;
+    const written = this.#lastWritten;
+    assert(written !== null, "a U write was written");
+    const peek = frame.context.state.peek;
+    assert(peek !== undefined, "rows are kept only with peek");
+    const stored = peek.call(frame.context.state, table, written.id);
+    if (stored === undefined || !equalBytes(stored, written.encoded)) {
+      // The write did not take effect (a read-only call, a limit already broken): keep nothing.
+      frame.rowsBroken = true;
+      this.#kept.clear();
+      return;
+    }
+    const slot = this.#kept.slotOf(key);
+    if (slot === undefined) this.#kept.add(key, table, written.id, written.encoded);
+    else this.#kept.bySlot[slot]!.encoded = written.encoded;
   }
 
   /** What escaped the prelude's invoke, as text (`String(error)`). */
@@ -979,12 +1158,14 @@ class SandboxContract implements SystemContract {
    */
   #runBatch(frame: Frame, reader: WireReader): ExecutionError | null {
     while (!reader.atEnd && QUEUED_LETTERS.has(reader.peek())) {
-      const operation = HOST_OPERATION_LETTERS[reader.character() as QueuedLetter];
+      const letter = reader.character() as QueuedLetter;
+      const operation = HOST_OPERATION_LETTERS[letter];
       if (frame.outOfGas) return null;
       try {
         const args = reader.value();
         if (!Array.isArray(args)) refuse("EXEC_VALUE_INVALID", "operation arguments are a list");
         this.#operation(frame, operation, args as readonly Value[]);
+        if (!frame.outOfGas) this.#keepWrite(frame, letter, args as readonly Value[]);
       } catch (error) {
         if (error instanceof HostRefusal) return error.error;
         if (error instanceof ExecutionError) return error;
@@ -997,28 +1178,43 @@ class SandboxContract implements SystemContract {
   #hostAnswer(frame: Frame, request: string): string {
     const reader = new WireReader(request);
     if (!frame.charge(reader.steps())) return OUT_OF_GAS_ANSWER;
+    if (!this.#runHits(frame, reader)) return OUT_OF_GAS_ANSWER;
     const refused = this.#runBatch(frame, reader);
+    this.#checkRowsUsable(frame);
     if (refused !== null) {
       frame.failureCodes.add(refused.code);
-      return JSON.stringify([frame.give(), HOST_ANSWER_KINDS.queueRefused, refused.code, refused.message]);
+      return `${this.#rowsBrokenMark(frame)}${JSON.stringify([
+        frame.give(),
+        HOST_ANSWER_KINDS.queueRefused,
+        refused.code,
+        refused.message,
+      ])}`;
     }
     if (frame.outOfGas) return OUT_OF_GAS_ANSWER;
     const letter = reader.character();
     assert(Object.hasOwn(HOST_OPERATION_LETTERS, letter), "the prelude asks for a known operation");
     const operation = HOST_OPERATION_LETTERS[letter as keyof typeof HOST_OPERATION_LETTERS];
     let result: Value | undefined;
+    let argsList: readonly Value[];
     try {
       const argsValue = reader.value();
       assert(Array.isArray(argsValue), "the prelude sends a list");
       assert(reader.atEnd, "a request ends with its operation's arguments");
-      result = this.#operation(frame, operation, argsValue as readonly Value[]);
+      argsList = argsValue as readonly Value[];
+      this.#lastReadBytes = null;
+      result = this.#operation(frame, operation, argsList);
     } catch (error) {
       let failure: ExecutionError;
       if (error instanceof HostRefusal) failure = error.error;
       else if (error instanceof ExecutionError) failure = error;
       else throw error;
       frame.failureCodes.add(failure.code);
-      return JSON.stringify([frame.give(), HOST_ANSWER_KINDS.refused, failure.code, failure.message]);
+      return `${this.#rowsBrokenMark(frame)}${JSON.stringify([
+        frame.give(),
+        HOST_ANSWER_KINDS.refused,
+        failure.code,
+        failure.message,
+      ])}`;
     }
     if (frame.outOfGas || frame.context.gasRemaining <= 0n) {
       frame.outOfGas = frame.outOfGas || frame.context.gasRemaining <= 0n;
@@ -1026,14 +1222,60 @@ class SandboxContract implements SystemContract {
     }
     const given = frame.give();
     assert(given >= 0, "a budget that is not out of gas");
-    return result === undefined ? `${given}` : `[${given},${vmValueJsonOf(result)}]`;
+    // A nested call may have broken a limit: checked before the answer says anything of rows.
+    this.#checkRowsUsable(frame);
+    const slot = operation === "get" && result !== undefined ? this.#keepRead(frame, argsList, result) : -1;
+    const mark = this.#rowsBrokenMark(frame);
+    if (result === undefined) return `${mark}${given}`;
+    if (slot >= 0) return `${mark}[${given},${vmValueJsonOf(result)},${slot}]`;
+    return `${mark}[${given},${vmValueJsonOf(result)}]`;
+  }
+
+  /**
+   * Stops keeping rows for the rest of the call once the transaction broke a limit
+   * (`chargeGas(0n)` is false exactly then, or when out of gas, handled apart): the executor
+   * refuses reads from then on, which a kept row could not follow. It also refuses every charge,
+   * so the call ends at its next crossing anyway; this guards contexts that charge otherwise.
+   */
+  #checkRowsUsable(frame: Frame): void {
+    if (!frame.keepRows || frame.rowsBroken || frame.outOfGas) return;
+    const context = frame.context;
+    if (context.gasRemaining > 0n && !context.chargeGas(0n)) {
+      frame.rowsBroken = true;
+      this.#kept.clear();
+    }
+  }
+
+  /** "!" once a kept row's write did not take effect (the VM then keeps none), else "". */
+  #rowsBrokenMark(frame: Frame): string {
+    if (!frame.rowsBroken || frame.rowsBrokenTold) return "";
+    frame.rowsBrokenTold = true;
+    return "!";
+  }
+
+  /** The slot a read row is kept in from now on, or -1 (prelude: `get` answered with a slot). */
+  #keepRead(frame: Frame, args: readonly Value[], value: Value): number {
+    const table = args[0];
+    const id = args[1];
+    const bytes = this.#lastReadBytes;
+    const idBytes = this.#lastReadId;
+    if (!frame.keepRows || frame.rowsBroken || typeof table !== "string" || typeof id !== "string") return -1;
+    if (bytes === null || idBytes === null || !keepable(value)) return -1;
+    if (this.#kept.count >= SANDBOX_READ_CACHE_ROWS) return -1;
+    const key = keptRowKeyOf(table, id);
+    // A row kept already (read again with writes queued): the VM holds it as written.
+    if (this.#kept.slotOf(key) !== undefined) return -1;
+    return this.#kept.add(key, table, idBytes, bytes);
   }
 
   #operation(frame: Frame, op: string, args: readonly Value[]): Value | undefined {
     const context = frame.context;
     switch (op) {
       case "get": {
-        const bytes = context.state.get(tableOf(args[0]), idBytesOf(args[1]));
+        const id = idBytesOf(args[1]);
+        const bytes = context.state.get(tableOf(args[0]), id);
+        this.#lastReadBytes = bytes ?? null;
+        this.#lastReadId = id;
         return bytes === undefined ? undefined : decodeStored(bytes);
       }
       case "has":
@@ -1059,6 +1301,7 @@ class SandboxContract implements SystemContract {
           if (!inserted.ok) throw new HostRefusal(inserted.error);
         }
         context.state.set(table, id, encoded);
+        this.#lastWritten = { id, encoded };
         return undefined;
       }
       case "delete": {
@@ -1086,6 +1329,8 @@ class SandboxContract implements SystemContract {
         }
         // Another call may write these tables (even this contract, re-entered): write, then forget.
         frame.flushIndex(true);
+        // The prelude dropped its kept rows before asking (the reads it answered came first).
+        this.#kept.clear();
         const called = context.call(contract, method, callArgs ?? null, { readOnly });
         if (!called.ok) throw new HostRefusal(called.error);
         return called.value;

@@ -7,14 +7,17 @@
  *   load(factory, steps)  runs the instrumented module factory with a step budget for its
  *                         top-level code; returns JSON [kind, stepsLeft, detail]
  *   invoke(payload)       payload = JSON [steps, method, txIndex, readOnly, block, caller,
- *                         args…]; block is [chainId, height, timeMs] and caller
+ *                         rows, args…]; block is [chainId, height, timeMs] and caller
  *                         [keyIdHex, callerContract, member or null], each 0 when the same as in
  *                         this context's previous invoke (the host sends them only when they
- *                         change); args is `kind, payload…` (values.ts, `vmValueJsonOf`).
+ *                         change); rows says what to do with the rows kept (below): 0 drop them
+ *                         and keep none in this call, 1 keep them, 2 drop them and keep anew;
+ *                         args is `kind, payload…` (values.ts, `vmValueJsonOf`).
  *                         Returns wire text (values.ts): the kind's index in INVOKE_KINDS, the
- *                         steps left and ";", then for "ok" the result and the queued writes and
- *                         events, for "ledger" and "contract" [code message], for "value" and
- *                         "threw" the message, for the others nothing.
+ *                         steps left and ";", the reads answered from kept rows (below), then
+ *                         for "ok" the result and the queued writes and events, for "ledger" and
+ *                         "contract" [code message], for "value" and "threw" the message, for the
+ *                         others nothing.
  *
  * The transaction's hash is not in the payload: `context.tx.hash`, when first read, asks the host
  * with the request `x<txIndex>` (answered with its hex, nothing charged).
@@ -31,13 +34,28 @@
  * answers with the new budget. A queued write the host refuses fails the call (it cannot be
  * caught: it surfaces after the write returned).
  *
+ * Rows kept in the VM (ADR 0011): the context keeps up to SANDBOX_READ_CACHE_ROWS rows with a
+ * text id and an immutable value (integer, text, boolean, null), numbered by slots in the order
+ * both sides add them: a `get` the host answers with a fourth element (the slot) is kept, and a
+ * `set` of such a value is queued as `U` (set and keep) instead of `S`. A `get` of a kept row with
+ * no write or event queued is answered here, charged the steps its request would have cost, and
+ * sent to the host as `R<slot>` ahead of the next crossing's queue or in the answer, whatever its
+ * kind: the host does the read there, charged as it would have been, and checks its bytes. A
+ * `delete`, an `S` of a kept row and every `call` forget rows; a host answer starting with "!"
+ * says a write did not take effect: the rows are dropped and none kept for the rest of the call.
+ * The host checks the rows against the state before each invoke (`rows` above).
+ *
  * Every value leaving the VM is checked and counted (one step per part) by `write`, with the
  * same checks in the same order, reading the value the same way (a contract's getters and
  * proxies see the same accesses), as the tagged-tree builder it replaced.
  * @module
  */
 import { VALUE_DEPTH_MAX, VALUE_ITEMS_MAX } from "../../base/limits.ts";
-import { SANDBOX_ERROR_MESSAGE_CHARS_MAX, SANDBOX_VALUE_NODES_MAX } from "../limits.ts";
+import {
+  SANDBOX_ERROR_MESSAGE_CHARS_MAX,
+  SANDBOX_READ_CACHE_ROWS,
+  SANDBOX_VALUE_NODES_MAX,
+} from "../limits.ts";
 
 /** What an invocation ended with (the first element of invoke's answer). */
 export const INVOKE_KINDS = [
@@ -84,6 +102,7 @@ export const HOST_OPERATION_LETTERS = {
   C: "call",
   r: "require",
   S: "set",
+  U: "set",
   D: "delete",
   E: "emit",
 } as const;
@@ -132,6 +151,7 @@ const DEPTH_MAX = ${VALUE_DEPTH_MAX};
 const ITEMS_MAX = ${VALUE_ITEMS_MAX};
 const NODES_MAX = ${SANDBOX_VALUE_NODES_MAX};
 const MESSAGE_MAX = ${SANDBOX_ERROR_MESSAGE_CHARS_MAX};
+const ROWS_MAX = ${SANDBOX_READ_CACHE_ROWS};
 const RESULT_KIND_MAX = ${HOST_ANSWER_KINDS.resultMax};
 const QUEUE_REFUSED = ${HOST_ANSWER_KINDS.queueRefused};
 const KIND_CODES = freeze({ __proto__: null, ${INVOKE_KINDS.map((kind, index) => `${JSON.stringify(kind)}: ${index}`).join(", ")} });
@@ -145,6 +165,26 @@ let queue = [];
 /** Parts of the value being written (\`write\` counts them; each is a step). */
 let nodes = 0;
 const hostErrors = new WeakSetClass();
+/** Rows kept between calls (see the module comment): key → slot, and the values by slot. */
+let rowsOn = false;
+let rowSlots = create(null);
+let rowValues = [];
+let rowCount = 0;
+/** Reads answered from kept rows since the last crossing, "R<slot>" each. */
+let hits = "";
+/** Whether a write or event was queued since the last crossing: no read is answered here then. */
+let writesQueued = false;
+function rowsDrop() {
+  rowSlots = create(null);
+  rowValues = [];
+  rowCount = 0;
+}
+function rowKeyOf(table, id) { return table.length + ":" + table + id; }
+/** Whether a value can be kept: immutable in the VM, and what the host's read gives back. */
+function keepable(value) {
+  const type = typeof value;
+  return type === "bigint" || type === "string" || type === "boolean" || value === null;
+}
 let fatal = null;
 let module = null;
 /**
@@ -393,11 +433,29 @@ function writtenRow(table, id, value) {
 function enqueueRow(table, id, value) {
   const slots = queue;
   const slot = slots.length;
+  writesQueued = true;
+  if (rowsOn && typeof id === "string") {
+    const key = rowKeyOf(table, id);
+    const kept = rowSlots[key];
+    if (keepable(value) && (kept !== undefined || rowCount < ROWS_MAX)) {
+      slots[slot] = "U" + writtenRow(table, id, value);
+      if (kept === undefined) {
+        rowSlots[key] = rowCount;
+        rowValues[rowCount] = value;
+        rowCount += 1;
+      } else {
+        rowValues[kept] = value;
+      }
+      return;
+    }
+    if (kept !== undefined) delete rowSlots[key];
+  }
   slots[slot] = "S" + writtenRow(table, id, value);
 }
 function enqueuePair(letter, text, second) {
   const slots = queue;
   const slot = slots.length;
+  writesQueued = true;
   slots[slot] = letter + writtenPair(text, second);
 }
 /** The queued operations as one wire text. */
@@ -407,12 +465,24 @@ function queuedText(slots) {
   return text;
 }
 /** One crossing: steps left, queued writes and events, the operation; the host's answer. */
+/** The slot the host gave the row of the last \`get\` it answered (-1: not kept). */
+let answerSlot = -1;
 function hostCall(letter, args) {
   const batch = queue;
+  const sentHits = hits;
   queue = [];
-  const reply = host(gasGet() + ";" + (batch.length === 0 ? "" : queuedText(batch)) + letter + args);
+  hits = "";
+  writesQueued = false;
+  answerSlot = -1;
+  let reply = host(gasGet() + ";" + sentHits + (batch.length === 0 ? "" : queuedText(batch)) + letter + args);
   // No reply: the host could not allocate it in the wasm heap.
   if (typeof reply !== "string") { fatal = "oom"; throw new InternalErrorClass("out of memory"); }
+  if (reply[0] === "!") {
+    // A write did not take effect: keep nothing for the rest of the call.
+    rowsOn = false;
+    rowsDrop();
+    reply = stringSlice(reply, 1);
+  }
   if (reply[0] !== "[") {
     // The new steps alone: no result (negative: out of gas).
     const steps = +reply;
@@ -424,6 +494,11 @@ function hostCall(letter, args) {
   const kind = answer[1];
   if (kind <= RESULT_KIND_MAX) {
     gasSet(answer[0]);
+    if (kind <= 1 && answer.length > 3) {
+      // A kept row: text, boolean or null (kind 0) or an integer (kind 1), as received() gives them.
+      answerSlot = answer[3];
+      return kind === 0 ? answer[2] : BigIntOf(answer[2]);
+    }
     return received(kind, answer[2], answer[3], answer[4]);
   }
   // Refusals went through the tagged reviver, text included: keep what it made of them.
@@ -449,7 +524,22 @@ const state = freeze({
   get(table, id) {
     if (typeof table !== "string") throw new ValueError("a table must be text");
     if (typeof id !== "string" && !(id instanceof Bytes)) throw new ValueError("a row id is text or a Uint8Array");
-    return hostCall("g", writtenPair(table, id));
+    if (!rowsOn || typeof id !== "string") return hostCall("g", writtenPair(table, id));
+    const key = rowKeyOf(table, id);
+    const kept = rowSlots[key];
+    if (kept !== undefined && !writesQueued) {
+      // The steps writtenPair charges for the request this read does not send.
+      if (gasCharge(3) < 0) throw OUT_OF_GAS;
+      hits += "R" + kept;
+      return rowValues[kept];
+    }
+    const value = hostCall("g", writtenPair(table, id));
+    if (answerSlot >= 0) {
+      rowSlots[key] = answerSlot;
+      rowValues[answerSlot] = value;
+      rowCount = answerSlot + 1;
+    }
+    return value;
   },
   has(table, id) { return hostCall("h", writtenPair(textOf(table, "a table"), idOf(id))); },
   set(table, id, value) {
@@ -457,7 +547,10 @@ const state = freeze({
     if (typeof id !== "string" && !(id instanceof Bytes)) throw new ValueError("a row id is text or a Uint8Array");
     enqueueRow(table, id, value === undefined ? null : value);
   },
-  delete(table, id) { enqueuePair("D", textOf(table, "a table"), idOf(id)); },
+  delete(table, id) {
+    if (typeof table === "string" && typeof id === "string") delete rowSlots[rowKeyOf(table, id)];
+    enqueuePair("D", textOf(table, "a table"), idOf(id));
+  },
   scan(table, options) {
     const query = create(null);
     if (options !== undefined && options !== null) {
@@ -477,6 +570,8 @@ defineProperty(G, "CityLedger", {
     },
     call(contract, method, args, options) {
       const readOnly = options !== undefined && options !== null && options.readOnly === true;
+      // The call may change this contract's rows (re-entered, or rolled back): forget them.
+      rowsDrop();
       return hostCall("C", written([textOf(contract, "a contract"), textOf(method, "a method"), args === undefined ? null : args, readOnly]));
     },
     require(permission) { hostCall("r", written([textOf(permission, "a permission")])); },
@@ -584,15 +679,23 @@ return freeze({
     return jsonStringify(["ok", gasGet()]);
   },
   invoke(payload) {
-    // [steps, method, txIndex, readOnly, block, caller, args kind, args payload…]
+    // [steps, method, txIndex, readOnly, block, caller, rows, args kind, args payload…]
     const call = jsonParse(payload);
     const method = call[1];
-    const args = received(call[6], call[7], call[8], call[9]);
+    const args = received(call[7], call[8], call[9], call[10]);
     if (call[4] !== 0) takeBlock(call[4]);
     if (call[5] !== 0) takeCaller(call[5]);
     const context = contextOf(call[2], call[3]);
     const fatalOuter = fatal;
     const queueOuter = queue;
+    const rowsOnOuter = rowsOn;
+    const hitsOuter = hits;
+    const writesQueuedOuter = writesQueued;
+    const rows = call[6];
+    if (rows !== 1) rowsDrop();
+    rowsOn = rows !== 0;
+    hits = "";
+    writesQueued = false;
     fatal = null;
     queue = [];
     gasSet(call[0]);
@@ -627,9 +730,12 @@ return freeze({
       kind = fatal;
       data = "";
     }
-    const answer = KIND_CODES[kind] + "" + stepsLeft + ";" + data + (kind === "ok" ? queuedText(queue) : "");
+    const answer = KIND_CODES[kind] + "" + stepsLeft + ";" + hits + data + (kind === "ok" ? queuedText(queue) : "");
     fatal = fatalOuter;
     queue = queueOuter;
+    rowsOn = rowsOnOuter;
+    hits = hitsOuter;
+    writesQueued = writesQueuedOuter;
     return answer;
   },
 });

@@ -255,6 +255,7 @@ const CODE_MINUS = 0x2d;
 const CODE_DIGIT_0 = 0x30;
 const CODE_DIGIT_9 = 0x39;
 const CODE_LIST_END = 0x5d;
+const CODE_R = 0x52;
 const CODE_MAP_END = 0x7d;
 
 /**
@@ -297,6 +298,26 @@ export class WireReader {
     assert(Number.isSafeInteger(steps), "wire text: steps are a safe integer");
     this.#position = end + 1;
     return steps;
+  }
+
+  /**
+   * The slot of a read the VM answered from a kept row, `R<slot>` (prelude.ts), or -1 when none
+   * follows. Hits come right after the steps, before anything else of the message.
+   */
+  hit(): number {
+    const text = this.#text;
+    if (this.#position >= text.length || text.charCodeAt(this.#position) !== CODE_R) return -1;
+    let end = this.#position + 1;
+    let slot = 0;
+    while (end < text.length) {
+      const code = text.charCodeAt(end);
+      if (code < CODE_DIGIT_0 || code > CODE_DIGIT_9) break;
+      slot = slot * 10 + (code - CODE_DIGIT_0);
+      end += 1;
+    }
+    assert(end > this.#position + 1 && end - this.#position <= 4, "wire text: a hit's slot");
+    this.#position = end;
+    return slot;
   }
 
   /** A text part as the prelude wrote it, unchecked (error codes, messages); null for `n`. */
