@@ -6,6 +6,9 @@
  *   transaction, the transparency-log nodes, the head metadata: one atomic commit per block);
  * - tx lookups by hash per second (random stored transactions, hash checked);
  * - bytes on disk per transaction;
+ * - beside the wall-clock rates, the process's CPU time (user + system, `process.cpuUsage`) per
+ *   ingested transaction and per lookup: less sensitive than wall time to this machine's other
+ *   tenants, so A/B comparisons read it first;
  * at 10^4, 10^5 and 10^6 stored transactions (`--quick`: 10^4 and 10^5), each rate measured over
  * the blocks just before that size. Also: ingest with one state-tree write per transaction (a
  * new random key each, blocks 11..30), and a baseline in raw SQLite with the schema MEASURED.md
@@ -85,7 +88,17 @@ interface Workload {
   height: number;
 }
 
-async function commitBlock(workload: Workload, stateWrites: boolean): Promise<number> {
+/** The timed part of one block: wall milliseconds and CPU microseconds (user + system). */
+interface BlockTiming {
+  readonly elapsedMs: number;
+  readonly cpuUs: number;
+}
+
+function cpuUsOf(usage: NodeJS.CpuUsage): number {
+  return usage.user + usage.system;
+}
+
+async function commitBlock(workload: Workload, stateWrites: boolean): Promise<BlockTiming> {
   const height = workload.height + 1;
   const transactions = makeTransactions(height);
   const { transactionIndexEntriesOf } = await import("../src/storage/transaction-index.ts");
@@ -105,10 +118,12 @@ async function commitBlock(workload: Workload, stateWrites: boolean): Promise<nu
   // building the block (transactions, their index entries, the txRoot, the certificate), which
   // the node does before it stores anything.
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   for (const entry of entries) workload.ledger.log.append(entry.hash);
   const logRoot = workload.ledger.log.root();
   const stateRoot = await workload.ledger.applyState(updates);
   const storagePartMs = performance.now() - started;
+  const storagePartCpuUs = cpuUsOf(process.cpuUsage(cpuStarted));
   const head = workload.ledger.head;
   const previous =
     head === null
@@ -121,27 +136,32 @@ async function commitBlock(workload: Workload, stateWrites: boolean): Promise<nu
     previous,
   );
   const commitStarted = performance.now();
+  const commitCpuStarted = process.cpuUsage();
   await workload.ledger.commit(block, {
     transactions: entries,
     events,
     receipts: workload.chain.receiptsOf(BigInt(height), transactions),
   });
   const elapsedMs = storagePartMs + (performance.now() - commitStarted);
+  const cpuUs = storagePartCpuUs + cpuUsOf(process.cpuUsage(commitCpuStarted));
   workload.height = height;
   for (let index = 0; index < entries.length; index += 97) workload.sampleHashes.push(entries[index]!.hash);
-  return elapsedMs;
+  return { elapsedMs, cpuUs };
 }
 
-async function measureLookups(workload: Workload): Promise<number> {
+/** Lookups per second (wall clock) and CPU microseconds per lookup. */
+async function measureLookups(workload: Workload): Promise<{ perSecond: number; cpuUs: number }> {
   const hashes = workload.sampleHashes;
   let seed = 12345;
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   for (let index = 0; index < LOOKUPS; index++) {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
     const found = await workload.store.transactionByHash(hashes[seed % hashes.length]!);
     if (found === undefined) throw new Error("a stored transaction was not found");
   }
-  return (LOOKUPS * 1000) / (performance.now() - started);
+  const cpuUs = cpuUsOf(process.cpuUsage(cpuStarted)) / LOOKUPS;
+  return { perSecond: (LOOKUPS * 1000) / (performance.now() - started), cpuUs };
 }
 
 async function runBackend(
@@ -161,12 +181,14 @@ async function runBackend(
   };
   for (const size of SIZES) {
     let windowMs = 0;
+    let windowCpuUs = 0;
     let windowTxs = 0;
     while (workload.height * TXS_PER_BLOCK < size) {
-      const elapsedMs = await commitBlock(workload, false);
+      const timing = await commitBlock(workload, false);
       const remainingTxs = size - workload.height * TXS_PER_BLOCK;
       if (remainingTxs < Math.min(WINDOW_TXS_MAX, size / 2)) {
-        windowMs += elapsedMs;
+        windowMs += timing.elapsedMs;
+        windowCpuUs += timing.cpuUs;
         windowTxs += TXS_PER_BLOCK;
       }
     }
@@ -179,8 +201,10 @@ async function runBackend(
       "stored txs": size.toLocaleString("en-US"),
       "ingest tx/s": formatRate(ingest),
       "ingest target": name === "sqlite" ? check(ingest, 20_000) : check(ingest, 10_000),
-      "lookups/s": formatRate(lookups),
-      "lookup target": name === "sqlite" ? check(lookups, 50_000) : "",
+      "CPU µs/tx": (windowCpuUs / windowTxs).toFixed(1),
+      "lookups/s": formatRate(lookups.perSecond),
+      "lookup target": name === "sqlite" ? check(lookups.perSecond, 50_000) : "",
+      "CPU µs/lookup": lookups.cpuUs.toFixed(1),
       "bytes/tx": Math.round(sizeBytes / size).toLocaleString("en-US"),
     });
     console.error(`${name}: ${size} txs done`);
@@ -206,8 +230,8 @@ async function runWithState(name: string, open: () => Promise<Store>): Promise<n
   };
   let windowMs = 0;
   for (let block = 1; block <= 30; block++) {
-    const elapsedMs = await commitBlock(workload, true);
-    if (block > 10) windowMs += elapsedMs;
+    const timing = await commitBlock(workload, true);
+    if (block > 10) windowMs += timing.elapsedMs;
   }
   await store.close();
   const rate = (20 * TXS_PER_BLOCK * 1000) / windowMs;

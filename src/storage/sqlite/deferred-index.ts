@@ -24,6 +24,8 @@ export function tailKeyOfHash(hash: Uint8Array): number {
   return hash[0]! * 2 ** 40 + hash[1]! * 2 ** 32 + low;
 }
 
+const NO_IDS: readonly number[] = Object.freeze([]);
+
 /** Row ids (log indexes, state-node ids) above the watermark, by key; ids ascend per key. */
 export class TailIndex {
   readonly #idsByKey = new Map<number, number[]>();
@@ -51,7 +53,12 @@ export class TailIndex {
 
   /** Ids whose key matches `prefix` (a superset of the exact matches: callers check the full hash). */
   idsOf(prefix: bigint): readonly number[] {
-    return this.#idsByKey.get(tailKeyOf(prefix)) ?? [];
+    return this.idsOfKey(tailKeyOf(prefix));
+  }
+
+  /** `idsOf` with the key already computed (`tailKeyOfHash`: no BigInt arithmetic). */
+  idsOfKey(key: number): readonly number[] {
+    return this.#idsByKey.get(key) ?? NO_IDS;
   }
 
   clear(): void {

@@ -11,7 +11,7 @@ import { PersistentLedger } from "../persistent-ledger.ts";
 import { exportSnapshotChunk, indexSnapshot, readLogFrontier, SnapshotImport } from "../snapshot.ts";
 import { runStoreCompliance, type StoreHarness } from "../store.case.ts";
 import { METADATA_KEYS, type Store } from "../store.ts";
-import { SQLITE_APPLICATION_ID } from "../store-common.ts";
+import { hashPrefixOf, SQLITE_APPLICATION_ID } from "../store-common.ts";
 import { type BuiltBlock, TestChain } from "../testing/test-chain.ts";
 import { transactionIndexEntriesOf } from "../transaction-index.ts";
 import { verifyStore } from "../verify.ts";
@@ -438,5 +438,61 @@ describe("SQLite store: schema version 3 converts a version-2 store (log tiles, 
     });
     assert.deepEqual(rawRows(oldPath, "SELECT max(version) FROM schema_migrations"), ["2"]);
     assert.equal(rawRows(oldPath, "SELECT count(*) FROM log_nodes")[0], String(nodes - 1));
+  });
+});
+
+describe("SQLite store: lookups by hash when 8-byte prefixes collide", () => {
+  const directory = mkdtempSync(join(tmpdir(), "cityledger-sqlite-collide-"));
+  after(() => rmSync(directory, { recursive: true, force: true }));
+
+  it("skips the other rows with the prefix, indexed or in the in-memory tail, and finds the one", async () => {
+    const path = join(directory, "store.sqlite");
+    const chain = new TestChain({ seed: 11, txsPerBlock: 6 });
+    const store = await openSqliteStore(path, { indexBatchRows: SMALL_BATCHES });
+    const ledger = await PersistentLedger.open(store);
+    const built: BuiltBlock[] = [];
+    // Batches of 10: the index table holds log indexes 0..11, the tail 12..17.
+    for (let block = 0; block < 3; block++) built.push(await chain.commitNext(ledger));
+    await store.close();
+    const hashes = built.flatMap(({ transactions }) => transactions.map((entry) => entry.hash));
+    const target = 5;
+    const indexedEarlier = 2;
+    const inTail = 14;
+    const prefix = hashPrefixOf(hashes[target]!);
+    // Forge collisions: an indexed row met before the target, and a tail row (the tail is rebuilt
+    // from the rows' prefixes when the store opens).
+    const database = new Database(path);
+    try {
+      const indexed = database
+        .prepare("UPDATE transaction_hash_index SET hash_prefix = ? WHERE log_index = ?")
+        .run(prefix, indexedEarlier);
+      assert.equal(indexed.changes, 1, "the earlier row is in the index table");
+      const tail = database
+        .prepare("UPDATE transactions SET hash_prefix = ? WHERE log_index = ?")
+        .run(prefix, inTail);
+      assert.equal(tail.changes, 1);
+      assert.equal(
+        rawRows(path, `SELECT count(*) FROM transaction_hash_index WHERE log_index = ${inTail}`)[0],
+        "0",
+        "the tail row is not in the index table",
+      );
+    } finally {
+      database.close();
+    }
+    const reopened = await openSqliteStore(path, { indexBatchRows: SMALL_BATCHES });
+    try {
+      const found = await reopened.transactionByHash(hashes[target]!);
+      assert.equal(found?.logIndex, target);
+      assert.ok(found !== undefined && equalBytes(found.encoded, built[0]!.block.transactions[target]!));
+      for (const logIndex of [0, 11, 12, 17]) {
+        assert.equal((await reopened.transactionByHash(hashes[logIndex]!))?.logIndex, logIndex);
+      }
+      // The same 8 bytes, another hash: every candidate is skipped.
+      const forged = Uint8Array.from(hashes[target]!);
+      forged[31]! ^= 1;
+      assert.equal(await reopened.transactionByHash(forged), undefined);
+    } finally {
+      await reopened.close();
+    }
   });
 });

@@ -287,6 +287,9 @@ interface HashedTransactionRow extends TransactionRow {
   hash: Uint8Array;
 }
 
+/** A raw row of a lookup by hash: log index, height, index in block, encoded transaction. */
+type HashMatchRow = [number, number, number, Uint8Array];
+
 export class SqliteStore implements Store {
   readonly kind = "sqlite";
   readonly hash: HashFunction;
@@ -373,18 +376,26 @@ export class SqliteStore implements Store {
       transactionByLogIndex: prepare(
         "SELECT log_index, height, index_in_block, hash, encoded FROM transactions WHERE log_index = ?",
       ),
-      transactionsByIndexedHash: prepare(
-        `SELECT t.log_index, t.height, t.index_in_block, t.hash, t.encoded
-         FROM transaction_hash_index i JOIN transactions t ON t.log_index = i.log_index WHERE i.hash_prefix = ?`,
+      // Lookups by hash compare the full hash in SQLite: only the transaction's bytes cross into
+      // JavaScript (each blob returned costs an allocation), and a prefix collision is skipped there.
+      // CROSS JOIN keeps the index as the outer loop. Raw rows: log_index, height, index_in_block, encoded.
+      transactionByIndexedHash: prepare(
+        `SELECT t.log_index, t.height, t.index_in_block, t.encoded
+         FROM transaction_hash_index i CROSS JOIN transactions t ON t.log_index = i.log_index
+         WHERE i.hash_prefix = ? AND t.hash = ?`,
       ),
+      transactionByLogIndexAndHash: prepare(
+        "SELECT log_index, height, index_in_block, encoded FROM transactions WHERE log_index = ? AND hash = ?",
+      ),
+      transactionExists: prepare("SELECT 1 FROM transactions WHERE log_index = ?"),
       senderIndexIds: prepare(
         "SELECT log_index FROM transaction_sender_index WHERE sender_prefix = ? AND log_index > ? ORDER BY log_index LIMIT ?",
       ),
       hashIndexBuild: prepare(
-        "INSERT INTO transaction_hash_index (hash_prefix, log_index) SELECT hash_prefix, log_index FROM transactions WHERE log_index >= ? ORDER BY hash_prefix, log_index",
+        "INSERT OR FAIL INTO transaction_hash_index (hash_prefix, log_index) SELECT hash_prefix, log_index FROM transactions WHERE log_index >= ? ORDER BY hash_prefix, log_index",
       ),
       senderIndexBuild: prepare(
-        "INSERT INTO transaction_sender_index (sender_prefix, log_index) SELECT sender_prefix, log_index FROM transactions WHERE log_index >= ? ORDER BY sender_prefix, log_index",
+        "INSERT OR FAIL INTO transaction_sender_index (sender_prefix, log_index) SELECT sender_prefix, log_index FROM transactions WHERE log_index >= ? ORDER BY sender_prefix, log_index",
       ),
       transactionTail: prepare(
         "SELECT log_index, hash_prefix, sender_prefix FROM transactions WHERE log_index >= ? ORDER BY log_index",
@@ -392,7 +403,7 @@ export class SqliteStore implements Store {
       stateIndexIds: prepare("SELECT id FROM state_node_index WHERE hash_prefix = ?"),
       stateNodeById: prepare("SELECT node FROM state_nodes WHERE id = ?"),
       stateIndexBuild: prepare(
-        "INSERT INTO state_node_index (hash_prefix, id) SELECT hash_prefix, id FROM state_nodes WHERE id >= ? ORDER BY hash_prefix, id",
+        "INSERT OR FAIL INTO state_node_index (hash_prefix, id) SELECT hash_prefix, id FROM state_nodes WHERE id >= ? ORDER BY hash_prefix, id",
       ),
       stateTail: prepare("SELECT id, hash_prefix FROM state_nodes WHERE id >= ? ORDER BY id"),
       stateNextId: prepare("SELECT coalesce(max(id), 0) + 1 FROM state_nodes"),
@@ -410,7 +421,10 @@ export class SqliteStore implements Store {
       ),
       walPrune: prepare("DELETE FROM consensus_wal WHERE height < ?"),
     };
-    this.#statements.logTileGet!.raw();
+    for (const name of ["logTileGet", "transactionByIndexedHash", "transactionByLogIndexAndHash"]) {
+      this.#statements[name]!.raw();
+    }
+    this.#statements.transactionExists!.pluck();
     for (const name of ["senderIndexIds", "stateIndexIds", "stateNodeById", "stateNextId"]) {
       this.#statements[name]!.pluck();
     }
@@ -851,21 +865,25 @@ export class SqliteStore implements Store {
     checkHashArgument(hash, "hash");
     const prefix = hashPrefixOf(hash);
     // The indexes keep 8 bytes of the hash; the row keeps all 32 (written from the batch's index
-    // entry; block reads and verifyStore check the bytes themselves against the header).
-    for (const logIndex of this.#hashTail.idsOf(prefix)) {
-      const row = this.#statement("transactionByLogIndex").get(logIndex) as HashedTransactionRow | undefined;
-      if (row === undefined) throw corrupt("the transaction hash index names a missing row", { logIndex });
-      if (equalBytes(row.hash, hash)) return this.#storedTransactionOf(row, hash);
+    // entry; block reads and verifyStore check the bytes themselves against the header). SQLite
+    // compares them, so a prefix collision is a skipped row.
+    for (const logIndex of this.#hashTail.idsOfKey(tailKeyOfHash(hash))) {
+      const row = this.#statement("transactionByLogIndexAndHash").get(logIndex, hash) as
+        | HashMatchRow
+        | undefined;
+      if (row !== undefined) return this.#storedTransactionOfHashMatch(row, hash);
+      if (this.#statement("transactionExists").get(logIndex) === undefined) {
+        throw corrupt("the transaction hash index names a missing row", { logIndex });
+      }
     }
-    const indexed = this.#statement("transactionsByIndexedHash");
-    const first = indexed.get(prefix) as HashedTransactionRow | undefined;
-    if (first === undefined) return undefined;
-    if (equalBytes(first.hash, hash)) return this.#storedTransactionOf(first, hash);
-    // Another transaction shares the 8-byte prefix: look at all of them.
-    for (const row of indexed.all(prefix) as HashedTransactionRow[]) {
-      if (equalBytes(row.hash, hash)) return this.#storedTransactionOf(row, hash);
-    }
-    return undefined;
+    const row = this.#statement("transactionByIndexedHash").get(prefix, hash) as HashMatchRow | undefined;
+    return row === undefined ? undefined : this.#storedTransactionOfHashMatch(row, hash);
+  }
+
+  /** A transaction found by its hash (the caller's bytes, equal to the row's: SQLite compared them). */
+  #storedTransactionOfHashMatch(row: HashMatchRow, hash: Uint8Array): StoredTransaction {
+    const [logIndex, height, indexInBlock, encoded] = row;
+    return { hash, height: BigInt(height), indexInBlock, logIndex, encoded: plainBytes(encoded) };
   }
 
   async transactionsBySender(senderKeyId: Uint8Array, page?: PageOptions): Promise<StoredTransaction[]> {
