@@ -1323,14 +1323,15 @@ class SandboxContract implements SystemContract {
         return undefined;
       }
       case "call": {
+        // The prelude dropped its kept rows when it made this request (the reads it answered came
+        // first, with it): the host's copy goes too, before anything here can refuse the call.
+        this.#kept.clear();
         const [contract, method, callArgs, readOnly] = args;
         if (typeof contract !== "string" || typeof method !== "string" || typeof readOnly !== "boolean") {
           return refuse("EXEC_VALUE_INVALID", "call(contract: text, method: text, args, {readOnly})");
         }
         // Another call may write these tables (even this contract, re-entered): write, then forget.
         frame.flushIndex(true);
-        // The prelude dropped its kept rows before asking (the reads it answered came first).
-        this.#kept.clear();
         const called = context.call(contract, method, callArgs ?? null, { readOnly });
         if (!called.ok) throw new HostRefusal(called.error);
         return called.value;

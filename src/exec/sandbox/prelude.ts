@@ -448,7 +448,11 @@ function enqueueRow(table, id, value) {
       }
       return;
     }
+    // Forgotten once its S is queued: writtenRow may throw (a value that is not one), and the
+    // host forgets the row only when it runs the S.
+    slots[slot] = "S" + writtenRow(table, id, value);
     if (kept !== undefined) delete rowSlots[key];
+    return;
   }
   slots[slot] = "S" + writtenRow(table, id, value);
 }
@@ -548,8 +552,8 @@ const state = freeze({
     enqueueRow(table, id, value === undefined ? null : value);
   },
   delete(table, id) {
-    if (typeof table === "string" && typeof id === "string") delete rowSlots[rowKeyOf(table, id)];
     enqueuePair("D", textOf(table, "a table"), idOf(id));
+    if (typeof table === "string" && typeof id === "string") delete rowSlots[rowKeyOf(table, id)];
   },
   scan(table, options) {
     const query = create(null);
@@ -570,9 +574,11 @@ defineProperty(G, "CityLedger", {
     },
     call(contract, method, args, options) {
       const readOnly = options !== undefined && options !== null && options.readOnly === true;
-      // The call may change this contract's rows (re-entered, or rolled back): forget them.
+      const request = written([textOf(contract, "a contract"), textOf(method, "a method"), args === undefined ? null : args, readOnly]);
+      // The call may change this contract's rows (re-entered, or rolled back): forget them, as the
+      // host does when it runs the call (not before the request is made: writing it may throw).
       rowsDrop();
-      return hostCall("C", written([textOf(contract, "a contract"), textOf(method, "a method"), args === undefined ? null : args, readOnly]));
+      return hostCall("C", request);
     },
     require(permission) { hostCall("r", written([textOf(permission, "a permission")])); },
     ContractError,

@@ -40,6 +40,12 @@ export function run(args) {
       const now = state.get(op[1], idOf(op[2]));
       state.set(op[1], idOf(op[2]), (typeof now === "bigint" ? now : 0n) + op[3]);
     } else if (kind === "delete") state.delete(op[1], idOf(op[2]));
+    else if (kind === "setBad") {
+      // A value that is not one (a fraction): refused in the VM, caught here.
+      try { state.set(op[1], idOf(op[2]), 1.5); } catch (error) { out.push("refused " + error.name); }
+    } else if (kind === "callBad") {
+      try { call(1, "run", {}, {}); } catch (error) { out.push("refused " + error.name); }
+    }
     else if (kind === "emit") emit("seen", { value: op[3] });
     else if (kind === "spin") { for (let index = 0; index < Number(op[3]); index++) spin = (spin + index) % 7; }
     else if (kind === "throw") throw new ContractError("STOPPED", "stopped on purpose");
@@ -87,6 +93,8 @@ function opsOf(depth: number): fc.Arbitrary<Op[]> {
     fc.tuple(fc.constant("delete"), tables, ids, fc.constant(null)),
     fc.tuple(fc.constant("emit"), tables, ids, scalars),
     fc.tuple(fc.constant("spin"), tables, ids, fc.bigInt({ min: 0n, max: 400n })),
+    fc.tuple(fc.constant("setBad"), tables, ids, fc.constant(null)),
+    fc.tuple(fc.constant("callBad"), tables, ids, fc.constant(null)),
   ];
   // Reads and read-modify-writes of a few rows most, so that rows are kept and read again.
   const weighted: Array<{ weight: number; arbitrary: fc.Arbitrary<Op> }> = simple.map((arbitrary, index) => ({
@@ -367,6 +375,43 @@ describe("rows kept in the VM (ADR 0011)", () => {
       ],
     ],
     [
+      "writes and calls the VM refuses (caught) leave both sides keeping the same rows",
+      [
+        [
+          // Rows of different sizes: a read of the wrong one would be charged differently.
+          {
+            ops: [
+              ["add", "a", "x", 1n],
+              ["set", "a", "y", "a row of text longer than an integer's"],
+            ],
+            gasLimit: 2_000_000n,
+          },
+          {
+            ops: [
+              ["get", "a", "x", null],
+              ["get", "a", "y", null],
+              ["setBad", "a", "x", null],
+              ["callBad", "a", "x", null],
+              ["add", "a", "x", 1n],
+              ["add", "a", "z", 1n],
+              ["get", "a", "w", null],
+              ["get", "a", "x", null],
+              ["get", "a", "z", null],
+            ],
+            gasLimit: 2_000_000n,
+          },
+          {
+            ops: [
+              ["get", "a", "x", null],
+              ["get", "a", "y", null],
+              ["get", "a", "z", null],
+            ],
+            gasLimit: 2_000_000n,
+          },
+        ],
+      ],
+    ],
+    [
       "a call to another contract between reads and writes of kept rows",
       [
         [
@@ -445,6 +490,11 @@ describe("rows kept in the VM (ADR 0011)", () => {
       ],
     ],
   ];
+  // Found by the differential test: the table index failed an assertion after running out of gas.
+  // At these low limits the calls may end before any read of a kept row.
+  const noKeptReadsNeeded = new Set([
+    "a sequence the differential test once found (nested calls, limits, low gas)",
+  ]);
   scenarios.push([
     "a sequence the differential test once found (nested calls, limits, low gas)",
     [
@@ -566,7 +616,7 @@ describe("rows kept in the VM (ADR 0011)", () => {
       );
       keptReads = 0;
       assert.equal(transcriptInWorld(kept, fixed), transcriptInWorld(plain, fixed));
-      assert.ok(keptReads > 0, "the scenario reads kept rows");
+      if (!noKeptReadsNeeded.has(name)) assert.ok(keptReads > 0, "the scenario reads kept rows");
       assert.equal(transcriptInExecutor(kept, fixed), transcriptInExecutor(plain, fixed));
     });
   }
