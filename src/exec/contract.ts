@@ -141,8 +141,9 @@ export function createContractRegistry(contracts: readonly NativeContract[]): Co
 
 /**
  * The sandbox for deployed contracts (src/exec/sandbox). A block opens one `SandboxBlock`
- * (a fresh QuickJS runtime, so memory behaves the same on every node and in every replay),
- * loads the contracts its transactions call, and closes it after the block.
+ * (the engine's QuickJS runtime as its snapshot left it, ADR 0010, so memory behaves the same on
+ * every node and in every replay), loads the contracts its transactions call, and closes it
+ * after the block.
  */
 export interface SandboxEngine {
   openBlock(): SandboxBlock;
