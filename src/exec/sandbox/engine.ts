@@ -574,8 +574,6 @@ interface Vm {
   readonly prelude: PreludeContext;
   /** A template context: the engine's, kept (the memory's restore cleans it), never disposed. */
   readonly template: boolean;
-  readonly context: QuickJSContext;
-  readonly invoke: QuickJSHandle;
   /** The block and caller parts last sent to this context (it keeps them until they change). */
   sentBlock: string | null;
   sentCaller: string | null;
@@ -879,8 +877,6 @@ class SandboxContract implements SystemContract {
       generation: block.generation,
       prelude,
       template: template !== null,
-      context,
-      invoke: prelude.invoke,
       sentBlock: null,
       sentCaller: null,
     };
@@ -946,7 +942,7 @@ class SandboxContract implements SystemContract {
     let answerJson: string | null = null;
     let escaped: ExecutionError | null = null;
     try {
-      const called = this.#block.engine.channel.call(vm.context, vm.invoke, payload);
+      const called = this.#block.engine.channel.call(vm.prelude.context, vm.prelude.invoke, payload);
       if (called.ok) answerJson = called.text;
       else {
         escaped = this.#escaped(called.error);
@@ -969,12 +965,9 @@ class SandboxContract implements SystemContract {
     assert(kind !== undefined, "the prelude answers with a known kind");
     frame.charge(answer.steps());
     // Reads the VM answered from kept rows come first, whatever the kind: charged as they would
-    // have been at their crossing; more than the gas left ends the call out of gas, as the read
-    // would have (without hits, running out here means the VM answered "oog" already).
+    // have been at their crossing (running out of gas there ends the call, see #outcome).
     this.#runHits(frame, answer);
-    let outcome = frame.outOfGas
-      ? fail(executionError("EXEC_OUT_OF_GAS", "the transaction ran out of gas", { contract: this.name }))
-      : this.#outcome(frame, method, kind, answer);
+    let outcome = this.#outcome(frame, method, kind, answer);
     if (outcome.ok && !frame.outOfGas) {
       // The writes and events the contract queued after its last host call.
       const refused = this.#runBatch(frame, answer);
@@ -1080,9 +1073,12 @@ class SandboxContract implements SystemContract {
     answer: WireReader,
   ): Result<Value, ExecutionError> {
     const details = { contract: this.name, method: method.slice(0, 64) };
+    // Out of gas whatever the VM answered: as the reads it answered from kept rows would have
+    // ended the call at their crossing (without such reads, the VM answered "oog" already).
+    if (frame.outOfGas)
+      return fail(executionError("EXEC_OUT_OF_GAS", "the transaction ran out of gas", details));
     switch (kind) {
       case "ok":
-        if (frame.outOfGas) break;
         try {
           return ok(answer.value());
         } catch (error) {
@@ -1182,13 +1178,7 @@ class SandboxContract implements SystemContract {
     const refused = this.#runBatch(frame, reader);
     this.#checkRowsUsable(frame);
     if (refused !== null) {
-      frame.failureCodes.add(refused.code);
-      return `${this.#rowsBrokenMark(frame)}${JSON.stringify([
-        frame.give(),
-        HOST_ANSWER_KINDS.queueRefused,
-        refused.code,
-        refused.message,
-      ])}`;
+      return this.#refusalAnswer(frame, HOST_ANSWER_KINDS.queueRefused, refused);
     }
     if (frame.outOfGas) return OUT_OF_GAS_ANSWER;
     const letter = reader.character();
@@ -1208,13 +1198,7 @@ class SandboxContract implements SystemContract {
       if (error instanceof HostRefusal) failure = error.error;
       else if (error instanceof ExecutionError) failure = error;
       else throw error;
-      frame.failureCodes.add(failure.code);
-      return `${this.#rowsBrokenMark(frame)}${JSON.stringify([
-        frame.give(),
-        HOST_ANSWER_KINDS.refused,
-        failure.code,
-        failure.message,
-      ])}`;
+      return this.#refusalAnswer(frame, HOST_ANSWER_KINDS.refused, failure);
     }
     if (frame.outOfGas || frame.context.gasRemaining <= 0n) {
       frame.outOfGas = frame.outOfGas || frame.context.gasRemaining <= 0n;
@@ -1244,6 +1228,12 @@ class SandboxContract implements SystemContract {
       frame.rowsBroken = true;
       this.#kept.clear();
     }
+  }
+
+  /** A refusal the VM hands the contract (`refused`) or fails the call with (`queueRefused`). */
+  #refusalAnswer(frame: Frame, kind: number, failure: ExecutionError): string {
+    frame.failureCodes.add(failure.code);
+    return `${this.#rowsBrokenMark(frame)}${JSON.stringify([frame.give(), kind, failure.code, failure.message])}`;
   }
 
   /** "!" once a kept row's write did not take effect (the VM then keeps none), else "". */

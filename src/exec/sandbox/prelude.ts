@@ -434,27 +434,23 @@ function enqueueRow(table, id, value) {
   const slots = queue;
   const slot = slots.length;
   writesQueued = true;
-  if (rowsOn && typeof id === "string") {
-    const key = rowKeyOf(table, id);
-    const kept = rowSlots[key];
-    if (keepable(value) && (kept !== undefined || rowCount < ROWS_MAX)) {
-      slots[slot] = "U" + writtenRow(table, id, value);
-      if (kept === undefined) {
-        rowSlots[key] = rowCount;
-        rowValues[rowCount] = value;
-        rowCount += 1;
-      } else {
-        rowValues[kept] = value;
-      }
-      return;
+  const key = rowsOn && typeof id === "string" ? rowKeyOf(table, id) : null;
+  const kept = key === null ? undefined : rowSlots[key];
+  const keep = key !== null && keepable(value) && (kept !== undefined || rowCount < ROWS_MAX);
+  slots[slot] = (keep ? "U" : "S") + writtenRow(table, id, value);
+  // Kept or forgotten only once the write is queued: writtenRow may throw (a value that is not
+  // one), and the host keeps or forgets the row only when it runs the write.
+  if (keep) {
+    if (kept === undefined) {
+      rowSlots[key] = rowCount;
+      rowValues[rowCount] = value;
+      rowCount += 1;
+    } else {
+      rowValues[kept] = value;
     }
-    // Forgotten once its S is queued: writtenRow may throw (a value that is not one), and the
-    // host forgets the row only when it runs the S.
-    slots[slot] = "S" + writtenRow(table, id, value);
-    if (kept !== undefined) delete rowSlots[key];
-    return;
+  } else if (kept !== undefined) {
+    delete rowSlots[key];
   }
-  slots[slot] = "S" + writtenRow(table, id, value);
 }
 function enqueuePair(letter, text, second) {
   const slots = queue;
@@ -468,9 +464,9 @@ function queuedText(slots) {
   for (let index = 0; index < slots.length; index++) text += slots[index];
   return text;
 }
-/** One crossing: steps left, queued writes and events, the operation; the host's answer. */
 /** The slot the host gave the row of the last \`get\` it answered (-1: not kept). */
 let answerSlot = -1;
+/** One crossing: steps left, queued writes and events, the operation; the host's answer. */
 function hostCall(letter, args) {
   const batch = queue;
   const sentHits = hits;

@@ -55,6 +55,11 @@ class Recorded implements RecordedEvent {
 }
 
 /** A whole test chain's state: `contract/table/idHex` → value bytes. */
+/** A row's key in `TestWorld.entries` (and in `writes` and dumps): contract, table, id as hex. */
+function worldKeyOf(contract: string, table: string, id: Uint8Array): string {
+  return `${contract}/${table}/${bytesToHex(id)}`;
+}
+
 export class TestWorld {
   entries = new Map<string, Uint8Array>();
   readonly contracts = new Map<string, SystemContract>();
@@ -185,7 +190,7 @@ export class TestTransaction {
       this.violate(new ExecutionError("EXEC_STATE_WRITES_TOO_LARGE", "too many bytes written"));
       return;
     }
-    const key = `${contract}/${table}/${bytesToHex(id)}`;
+    const key = worldKeyOf(contract, table, id);
     this.writes.push(`${value === null ? "delete" : "set"} ${key}`);
     this.#undo.push([key, this.world.entries.get(key)]);
     if (value === null) this.world.entries.delete(key);
@@ -193,11 +198,11 @@ export class TestTransaction {
   }
 
   peek(contract: string, table: string, id: Uint8Array): Uint8Array | undefined {
-    return this.world.entries.get(`${contract}/${table}/${bytesToHex(id)}`)?.slice();
+    return this.world.entries.get(worldKeyOf(contract, table, id))?.slice();
   }
 
   read(contract: string, table: string, id: Uint8Array): Uint8Array | undefined {
-    const value = this.world.entries.get(`${contract}/${table}/${bytesToHex(id)}`);
+    const value = this.world.entries.get(worldKeyOf(contract, table, id));
     this.charge(GAS_COSTS.stateRead + GAS_COSTS.stateReadPerByte * BigInt(value?.length ?? 0));
     return value?.slice();
   }
