@@ -849,11 +849,11 @@ export class SqliteStore implements Store {
     return height === undefined ? undefined : this.certificateByHeight(height);
   }
 
-  #storedTransactionOf(row: TransactionRow, hash?: Uint8Array): StoredTransaction {
+  #storedTransactionOf(row: TransactionRow): StoredTransaction {
     const encoded = plainBytes(row.encoded);
     const stored = (row as Partial<HashedTransactionRow>).hash;
     return {
-      hash: hash ?? (stored === undefined ? hashEncodedTransaction(encoded, this.hash) : plainBytes(stored)),
+      hash: stored === undefined ? hashEncodedTransaction(encoded, this.hash) : plainBytes(stored),
       height: BigInt(row.height),
       indexInBlock: row.index_in_block,
       logIndex: row.log_index,
