@@ -87,3 +87,30 @@ const utf8Encoder = new TextEncoder();
 export function utf8(text: string): Uint8Array {
   return utf8Encoder.encode(text);
 }
+
+/**
+ * 32 bytes as a 16-unit string, one UTF-16 code unit per two bytes (lone surrogates included):
+ * an exact Map key for state keys and key ids, ≈ 4× cheaper to make than one unit per byte
+ * through `apply` and ≈ 10× cheaper than hex. For lookups only: its order is not the bytes'.
+ */
+export function mapKeyOf32(bytes: Uint8Array): string {
+  assert(bytes.length === 32, "mapKeyOf32 takes 32 bytes");
+  return String.fromCharCode(
+    bytes[0]! | (bytes[1]! << 8),
+    bytes[2]! | (bytes[3]! << 8),
+    bytes[4]! | (bytes[5]! << 8),
+    bytes[6]! | (bytes[7]! << 8),
+    bytes[8]! | (bytes[9]! << 8),
+    bytes[10]! | (bytes[11]! << 8),
+    bytes[12]! | (bytes[13]! << 8),
+    bytes[14]! | (bytes[15]! << 8),
+    bytes[16]! | (bytes[17]! << 8),
+    bytes[18]! | (bytes[19]! << 8),
+    bytes[20]! | (bytes[21]! << 8),
+    bytes[22]! | (bytes[23]! << 8),
+    bytes[24]! | (bytes[25]! << 8),
+    bytes[26]! | (bytes[27]! << 8),
+    bytes[28]! | (bytes[29]! << 8),
+    bytes[30]! | (bytes[31]! << 8),
+  );
+}

@@ -47,7 +47,7 @@
  * @module
  */
 import { assert } from "../base/assert.ts";
-import { bytesToHex, equalBytes } from "../base/bytes.ts";
+import { bytesToHex, equalBytes, mapKeyOf32 } from "../base/bytes.ts";
 import { fail, ok, type Result } from "../base/errors.ts";
 import { BLOCK_TXS_MAX } from "../base/limits.ts";
 import type { HashFunction, SignatureSuite } from "../crypto/suite.ts";
@@ -363,8 +363,8 @@ class BlockLookups {
     timeMs: bigint,
   ): Result<MemberIdentity | null, ExecutionError> {
     assert(keyId.length === KEY_ID_BYTES, "signers are key ids");
-    // The key id's bytes as code units: an exact Map key, cheaper to make than hex.
-    const key = String.fromCharCode.apply(null, keyId as unknown as number[]);
+    // An exact Map key, cheaper to make than hex.
+    const key = mapKeyOf32(keyId);
     const known = this.#identities.get(key);
     if (known !== undefined) {
       if (this.#verified) {
@@ -1123,7 +1123,7 @@ function executeTransactions(
         },
       );
     }
-    const sender = String.fromCharCode.apply(null, valid.senderKeyId as unknown as number[]);
+    const sender = mapKeyOf32(valid.senderKeyId);
     let nonce = noncesNext.get(sender);
     if (nonce === undefined) {
       const key = nonceKeyOf(block.suite.hash, valid.senderKeyId);

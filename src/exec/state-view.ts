@@ -5,13 +5,13 @@
  * succeeds and dropped when it fails. The block's writes leave as `StateUpdate`s sorted by key,
  * one per key (the last write wins), ready for `SparseMerkleTree.applyBatch`.
  *
- * Overlays are keyed by the key's bytes as a string (one code unit per byte) for lookup only;
+ * Overlays are keyed by the key's bytes as a string (`mapKeyOf32`) for lookup only;
  * nothing depends on the iteration order of a Map: the updates are sorted by key bytes before
  * they leave.
  * @module
  */
 import { assert } from "../base/assert.ts";
-import { compareBytes } from "../base/bytes.ts";
+import { compareBytes, mapKeyOf32 } from "../base/bytes.ts";
 import { STATE_VALUE_BYTES_MAX } from "../base/limits.ts";
 import type { StateUpdate } from "../state/sparse-merkle-tree.ts";
 import { STATE_KEY_BYTES } from "./state-keys.ts";
@@ -22,10 +22,10 @@ export interface StateReader {
   get(key: Uint8Array): Uint8Array | undefined;
 }
 
-/** An exact Map key: one UTF-16 code unit (0..255) per byte; much cheaper to build than hex. */
+/** An overlay's Map key (base/bytes.ts): an overlay's get or set makes one per level it looks through. */
 function mapKeyOf(key: Uint8Array): string {
   assert(key.length === STATE_KEY_BYTES, "state keys are 32 bytes");
-  return String.fromCharCode.apply(null, key as unknown as number[]);
+  return mapKeyOf32(key);
 }
 
 interface OverlayWrite {
