@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { bytesToHex, hexToBytes } from "../base/bytes.ts";
+import { bytesToHex, compareBytes, hexToBytes, utf8 } from "../base/bytes.ts";
 import { VALUE_DEPTH_MAX } from "../base/limits.ts";
 import {
   DecodeError,
@@ -83,6 +83,32 @@ describe("canonical values", () => {
         }
       }),
       { numRuns: 2000 },
+    );
+  });
+
+  it("writes map keys in UTF-8 byte order, few or many, ASCII or not", () => {
+    // The decoder refuses keys out of order, so a round trip proves the order; the keys come
+    // back as the reference sort by bytes gives them.
+    const keyArbitrary = fc.oneof(fc.string({ maxLength: 6 }), fc.string({ unit: "grapheme", maxLength: 4 }));
+    fc.assert(
+      fc.property(fc.uniqueArray(keyArbitrary, { maxLength: 40 }), (keys) => {
+        const map: Record<string, Value> = Object.create(null);
+        for (const key of keys) map[key] = null;
+        const decoded = decodeValue(encodeValue(map)) as Record<string, Value>;
+        const byBytes = [...keys].sort((left, right) => compareBytes(utf8(left), utf8(right)));
+        const written: string[] = [];
+        const bytes = encodeValue(map);
+        const view = new DataView(bytes.buffer, bytes.byteOffset);
+        let position = 5;
+        for (let index = 0; index < keys.length; index++) {
+          const sizeBytes = view.getUint32(position);
+          written.push(new TextDecoder().decode(bytes.subarray(position + 4, position + 4 + sizeBytes)));
+          position += 4 + sizeBytes + 1;
+        }
+        assert.deepEqual(written, byBytes);
+        assert.equal(Object.keys(decoded).length, keys.length);
+      }),
+      { numRuns: 500 },
     );
   });
 
