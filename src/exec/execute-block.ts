@@ -339,6 +339,10 @@ class BlockLookups {
   readonly #verified: boolean;
   readonly #identities = new Map<string, Result<MemberIdentity | null, ExecutionError>>();
   readonly #rules = new Map<string, PermissionRule | undefined>();
+  /** The rule `ruleOf` gave last, and for what (null: none, or forgotten). */
+  #lastRuleContract: string | null = null;
+  #lastRuleMethod = "";
+  #lastRule: PermissionRule | undefined = undefined;
   readonly #resolutions = new Map<string, Result<SystemContract, ExecutionError>>();
 
   constructor(verified: boolean) {
@@ -352,8 +356,10 @@ class BlockLookups {
   /** A call of `contract` wrote one of its tables. */
   written(contract: string): void {
     if (contract === MEMBER_CONTRACT || contract === ORG_CONTRACT) this.#identities.clear();
-    else if (contract === PERMISSION_CONTRACT) this.#rules.clear();
-    else if (contract === REGISTRY_CONTRACT) this.#resolutions.clear();
+    else if (contract === PERMISSION_CONTRACT) {
+      this.#rules.clear();
+      this.#lastRuleContract = null;
+    } else if (contract === REGISTRY_CONTRACT) this.#resolutions.clear();
   }
 
   identityOf(
@@ -380,6 +386,27 @@ class BlockLookups {
   }
 
   ruleOf(
+    blockState: StateReader,
+    hash: HashFunction,
+    contract: string,
+    method: string,
+  ): PermissionRule | undefined {
+    // Consecutive transactions mostly call one method: its rule is kept aside, no key made.
+    if (contract === this.#lastRuleContract && method === this.#lastRuleMethod) {
+      if (this.#verified) {
+        const fresh = readPermissionRule(blockState, hash, contract, method);
+        assert(sameData(this.#lastRule, fresh), "a remembered permission rule is the block state's");
+      }
+      return this.#lastRule;
+    }
+    const rule = this.#ruleByKey(blockState, hash, contract, method);
+    this.#lastRuleContract = contract;
+    this.#lastRuleMethod = method;
+    this.#lastRule = rule;
+    return rule;
+  }
+
+  #ruleByKey(
     blockState: StateReader,
     hash: HashFunction,
     contract: string,
@@ -1148,7 +1175,8 @@ function executeTransactions(
     receipts.push(receipt);
     errors.push(error);
     for (let eventIndex = 0; eventIndex < receipt.events.length; eventIndex++) {
-      events.push({ txIndex, eventIndex, ...receipt.events[eventIndex]! });
+      const event = receipt.events[eventIndex]!;
+      events.push({ txIndex, eventIndex, contract: event.contract, type: event.type, data: event.data });
     }
   }
   assert(receipts.length === transactions.length, "one receipt per transaction");

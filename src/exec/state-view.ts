@@ -49,9 +49,17 @@ export class StateOverlay implements StateReader {
   }
 
   get(key: Uint8Array): Uint8Array | undefined {
+    return this.#lookUp(key, mapKeyOf(key));
+  }
+
+  /** `get` with the key's Map key made once for every overlay below (a call's, its transaction's, the block's). */
+  #lookUp(key: Uint8Array, mapKey: string): Uint8Array | undefined {
     assert(!this.#merged, "a merged overlay is not read");
-    const write = this.#writes.get(mapKeyOf(key));
-    if (write === undefined) return this.#base.get(key);
+    const write = this.#writes.get(mapKey);
+    if (write === undefined) {
+      const base = this.#base;
+      return base instanceof StateOverlay ? base.#lookUp(key, mapKey) : base.get(key);
+    }
     return write.value === null ? undefined : write.value.slice();
   }
 
