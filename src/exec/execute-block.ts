@@ -472,6 +472,11 @@ class BlockContracts {
   #sandbox: SandboxBlock | null = null;
   readonly #loaded = new Map<string, Result<SystemContract, ExecutionError>>();
   readonly lookups: BlockLookups;
+  /** The row whose key was derived last (see rowKeyOf). */
+  #rowContract = "";
+  #rowTable = "";
+  #rowId: Uint8Array = ZERO_32;
+  #rowKey: Uint8Array = ZERO_32;
 
   constructor(block: BlockExecutionContext) {
     this.lookups = new BlockLookups(block.verifyLookups === true);
@@ -483,6 +488,23 @@ class BlockContracts {
 
   native(name: string) {
     return this.#natives.get(name);
+  }
+
+  /**
+   * The state key of a contract's row. The last one is kept for the whole block: a call mostly
+   * reads, checks and writes one row in a row, and a block's transactions often the same row
+   * (each a new frame). Nothing changes the key it gives (overlays copy what they keep).
+   */
+  rowKeyOf(contract: string, table: string, id: Uint8Array): Uint8Array {
+    if (table === this.#rowTable && contract === this.#rowContract && equalBytes(id, this.#rowId)) {
+      return this.#rowKey;
+    }
+    const key = contractStateKeyOf(this.#hash, contract, table, id);
+    this.#rowContract = contract;
+    this.#rowTable = table;
+    this.#rowId = id.slice();
+    this.#rowKey = key;
+    return key;
   }
 
   /**
@@ -605,11 +627,6 @@ class CallFrame implements ContractContext {
   readonly #scope: TransactionScope;
   readonly #contract: string;
   readonly #depth: number;
-  /** The row whose key was derived last (see #keyOf). */
-  #keyTable = "";
-  #keyId: Uint8Array = ZERO_32;
-  #key: Uint8Array = ZERO_32;
-
   constructor(
     scope: TransactionScope,
     base: StateReader,
@@ -642,18 +659,10 @@ class CallFrame implements ContractContext {
     return this.#scope.meter.charge(amount);
   }
 
-  /**
-   * The state key of a row of this contract. The last one is kept: a call mostly reads, checks
-   * and writes the same row in a row. It stays inside the frame (overlays copy what they keep).
-   */
+  /** The state key of a row of this contract (the block keeps the last one: `BlockContracts.rowKeyOf`). */
   #keyOf(table: string, id: Uint8Array): Uint8Array {
     assert(id.length <= STATE_KEY_ID_BYTES_MAX, "contracts keep ids within STATE_KEY_ID_BYTES_MAX");
-    if (table === this.#keyTable && equalBytes(id, this.#keyId)) return this.#key;
-    const key = contractStateKeyOf(this.#scope.block.suite.hash, this.#contract, table, id);
-    this.#keyTable = table;
-    this.#keyId = id.slice();
-    this.#key = key;
-    return key;
+    return this.#scope.contracts.rowKeyOf(this.#contract, table, id);
   }
 
   /** The row as `read` sees it, with no gas charged. */
