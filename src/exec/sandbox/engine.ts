@@ -590,7 +590,7 @@ class Frame {
   stepsGiven: number;
   outOfGas = false;
   /** Codes of the host failures handed to the VM in this call (only those may come back). */
-  readonly failureCodes = new Set<string>();
+  #failureCodes: Set<string> | null = null;
   /** Whether the VM keeps rows in this call (the invoke's `rows` is not 0). */
   keepRows = false;
   /** A kept row's write did not take effect: the VM is told ("!") to keep none from then on. */
@@ -600,6 +600,18 @@ class Frame {
   constructor(context: ContractContext) {
     this.context = context;
     this.stepsGiven = 0;
+  }
+
+  /** A host failure handed to the VM: the call may end with its code. */
+  failureHanded(code: string): void {
+    // Made at the first one (most calls have none).
+    if (this.#failureCodes === null) this.#failureCodes = new Set();
+    this.#failureCodes.add(code);
+  }
+
+  /** Whether the VM was handed a failure with this code in this call. */
+  failureWasHanded(code: string): boolean {
+    return this.#failureCodes?.has(code) === true;
   }
 
   /** The ordered index of the call's tables, made when a write or scan first needs it. */
@@ -1105,7 +1117,7 @@ class SandboxContract implements SystemContract {
         return fail(executionError("EXEC_STACK_OVERFLOW", "the contract recursed too deeply", details));
       case "ledger": {
         const [code, message] = failureOf(answer);
-        if (typeof code === "string" && frame.failureCodes.has(code)) {
+        if (typeof code === "string" && frame.failureWasHanded(code)) {
           return fail(executionError(code as ExecutionErrorCode, String(message), details));
         }
         return fail(executionError("EXEC_CONTRACT_THREW", "the contract threw a malformed error", details));
@@ -1236,7 +1248,7 @@ class SandboxContract implements SystemContract {
 
   /** A refusal the VM hands the contract (`refused`) or fails the call with (`queueRefused`). */
   #refusalAnswer(frame: Frame, kind: number, failure: ExecutionError): string {
-    frame.failureCodes.add(failure.code);
+    frame.failureHanded(failure.code);
     return `${this.#rowsBrokenMark(frame)}${JSON.stringify([frame.give(), kind, failure.code, failure.message])}`;
   }
 

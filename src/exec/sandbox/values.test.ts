@@ -72,6 +72,24 @@ describe("wire text from the VM", () => {
     );
   });
 
+  it("reads every i64 exactly, short ones (through a double) and long ones alike", () => {
+    const i64 = fc.oneof(
+      fc.bigInt({ min: -(10n ** 15n), max: 10n ** 15n }),
+      fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n }),
+    );
+    fc.assert(
+      fc.property(i64, (integer) => {
+        assert.equal(new WireReader(`i${integer}`).value(), integer);
+      }),
+      { numRuns: 2000 },
+    );
+    for (const integer of [0n, -1n, 999_999_999_999_999n, -99_999_999_999_999n, 1_000_000_000_000_000n]) {
+      assert.equal(new WireReader(`i${integer}`).value(), integer);
+    }
+    assert.equal(new WireReader("i-0").value(), 0n);
+    assert.throws(() => new WireReader("i9223372036854775808").value(), ExecutionError);
+  });
+
   it("reports the first fault in V8's key order (integer-like keys first), as the tagged reader did", () => {
     // The VM may list keys in another order (a proxy's ownKeys): text not well-formed under "1"
     // comes before the integer out of range under "b" for V8, whatever the wire's order.

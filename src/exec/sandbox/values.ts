@@ -182,8 +182,13 @@ function isIntegerText(digits: string): boolean {
   return true;
 }
 
+/** Integers written in up to this many characters are exact as doubles (|n| < 10^15 < 2^53). */
+const INTEGER_DOUBLE_CHARS_MAX = 15;
+
 function integerOf(digits: string): bigint {
   if (!isIntegerText(digits)) throw invalid("an integer is malformed");
+  // Short ones (most) through a double: BigInt of a number is ≈ 2× faster than of text, and fits i64.
+  if (digits.length <= INTEGER_DOUBLE_CHARS_MAX) return BigInt(Number(digits));
   const integer = BigInt(digits);
   if (integer < I64_MIN || integer > I64_MAX) throw invalid("an integer does not fit in 64 bits");
   return integer;
