@@ -277,8 +277,10 @@ describe("rows kept in the VM (ADR 0011)", () => {
       }),
       { numRuns: 150 },
     );
-    // The sequences do reach the kept rows (else this test would prove nothing).
-    assert.ok(keptReads >= 150, `reads answered in the VM: ${keptReads}`);
+    // The sequences do reach the kept rows (else this test would prove nothing). Random seeds give
+    // 124–213 for 150 sequences (mean ≈ 175 over 30 seeds): half a read per sequence is a bound
+    // no seed comes near, where 150 failed one run in about fifty.
+    assert.ok(keptReads >= 75, `reads answered in the VM: ${keptReads}`);
   });
 
   it("change nothing through executeBlock: receipts, errors, state root", () => {
