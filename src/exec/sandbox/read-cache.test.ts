@@ -279,7 +279,7 @@ describe("rows kept in the VM (ADR 0011)", () => {
     );
     // The sequences do reach the kept rows (else this test would prove nothing). Random seeds give
     // 124–213 for 150 sequences (mean ≈ 175 over 30 seeds): half a read per sequence is a bound
-    // no seed comes near, where 150 failed one run in about fifty.
+    // no seed comes near, where 150 failed about one run in fifteen.
     assert.ok(keptReads >= 75, `reads answered in the VM: ${keptReads}`);
   });
 
