@@ -43,13 +43,14 @@ function isAscii(text: string): boolean {
   return true;
 }
 
-/**
- * Sorts map keys by their UTF-8 bytes. For ASCII keys (the usual case) UTF-16 order is the same
- * order, so the plain sort is used; otherwise keys are compared as encoded bytes.
- */
 /** Up to this many keys, ASCII keys are sorted by insertion (≈ 4× faster than Array.sort for 3). */
 const INSERTION_SORT_KEYS_MAX = 16;
 
+/**
+ * Sorts map keys by their UTF-8 bytes. For ASCII keys (the usual case) UTF-16 order is the same
+ * order, so code units are compared (by insertion for a few keys, else the plain sort); otherwise
+ * keys are compared as encoded bytes.
+ */
 function sortKeysByUtf8(keys: string[]): void {
   if (keys.every(isAscii)) {
     // ASCII: code unit order is byte order, and `>` compares code units as `sort()` does.

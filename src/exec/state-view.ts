@@ -22,11 +22,8 @@ export interface StateReader {
   get(key: Uint8Array): Uint8Array | undefined;
 }
 
-/** An overlay's Map key (base/bytes.ts): an overlay's get or set makes one per level it looks through. */
-function mapKeyOf(key: Uint8Array): string {
-  assert(key.length === STATE_KEY_BYTES, "state keys are 32 bytes");
-  return mapKeyOf32(key);
-}
+// Overlays key their Maps with `mapKeyOf32`, which takes (and asserts) 32 bytes.
+assert(STATE_KEY_BYTES === 32, "state keys are 32 bytes");
 
 interface OverlayWrite {
   readonly key: Uint8Array;
@@ -49,7 +46,7 @@ export class StateOverlay implements StateReader {
   }
 
   get(key: Uint8Array): Uint8Array | undefined {
-    return this.#lookUp(key, mapKeyOf(key));
+    return this.#lookUp(key, mapKeyOf32(key));
   }
 
   /** `get` with the key's Map key made once for every overlay below (a call's, its transaction's, the block's). */
@@ -70,7 +67,7 @@ export class StateOverlay implements StateReader {
       assert(value.length > 0, "state values are never empty (null deletes)");
       assert(value.length <= STATE_VALUE_BYTES_MAX, "state values are bounded");
     }
-    this.#writes.set(mapKeyOf(key), { key: key.slice(), value: value === null ? null : value.slice() });
+    this.#writes.set(mapKeyOf32(key), { key: key.slice(), value: value === null ? null : value.slice() });
   }
 
   /**

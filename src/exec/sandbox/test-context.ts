@@ -54,12 +54,12 @@ class Recorded implements RecordedEvent {
   }
 }
 
-/** A whole test chain's state: `contract/table/idHex` → value bytes. */
 /** A row's key in `TestWorld.entries` (and in `writes` and dumps): contract, table, id as hex. */
 function worldKeyOf(contract: string, table: string, id: Uint8Array): string {
   return `${contract}/${table}/${bytesToHex(id)}`;
 }
 
+/** A whole test chain's state: `contract/table/idHex` → value bytes. */
 export class TestWorld {
   entries = new Map<string, Uint8Array>();
   readonly contracts = new Map<string, SystemContract>();
